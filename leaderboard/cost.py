@@ -1,0 +1,133 @@
+"""What a restoration costs, measured rather than declared.
+
+* NFE: forward hooks count the calls of the pipeline's denoising network(s) (``denoiser_names``).
+* FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` over the pipeline's tensor path
+  (``restore_tensor``), run on a copy of the pipeline built on the **meta** device (no weights, no
+  arithmetic, so it is free at any resolution) and under the MATH attention backend (the fused CPU
+  SDPA kernel is invisible to the counter). Hooks on the denoiser split the total into a once-per-image
+  part (encoders, decoders, conditioning) and a per-NFE part. Like every FLOP counter it counts
+  matmul/conv/attention ops, not element-wise ones; FLOPs = 2 x MACs.
+* Parameters: every parameter of every network in the pipeline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import time
+from dataclasses import dataclass
+
+import torch
+from diffusers import DiffusionPipeline
+from diffusers.models.modeling_utils import ModelMixin
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils.flop_counter import FlopCounterMode
+
+
+def denoisers(pipe: DiffusionPipeline) -> list[torch.nn.Module]:
+    return [getattr(pipe, name) for name in getattr(pipe, "denoiser_names", ()) if getattr(pipe, name, None)]
+
+
+def networks(pipe: DiffusionPipeline) -> list[torch.nn.Module]:
+    return [m for m in pipe.components.values() if isinstance(m, torch.nn.Module)]
+
+
+def parameter_count(pipe: DiffusionPipeline) -> int:
+    return sum(p.numel() for m in networks(pipe) for p in m.parameters())
+
+
+class NFECounter(contextlib.AbstractContextManager):
+    """Counts forward calls of the pipeline's denoising networks while the context is open."""
+
+    def __init__(self, pipe: DiffusionPipeline):
+        self.modules = denoisers(pipe)
+        self.count = 0
+        self._handles = []
+
+    def _hook(self, *_):
+        self.count += 1
+
+    def __enter__(self):
+        self._handles = [m.register_forward_hook(self._hook) for m in self.modules]
+        return self
+
+    def __exit__(self, *exc):
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+        return False
+
+
+@dataclass
+class FlopReport:
+    total: float  # FLOPs for one image at the measured size and step count
+    per_nfe: float  # FLOPs of one denoiser call
+    base: float  # FLOPs spent once per image (total - nfe * per_nfe)
+    nfe: int
+
+    @property
+    def tflops(self) -> dict:
+        return {"tflops": self.total / 1e12, "tflops_per_nfe": self.per_nfe / 1e12, "tflops_base": self.base / 1e12}
+
+
+def meta_copy(pipe: DiffusionPipeline) -> DiffusionPipeline:
+    """The same pipeline with every network rebuilt from its config on the meta device."""
+    parts = {}
+    for name, component in pipe.components.items():
+        if isinstance(component, ModelMixin):
+            with torch.device("meta"):
+                parts[name] = type(component).from_config(component.config)
+        else:
+            parts[name] = copy.deepcopy(component)
+    extra = {k: v for k, v in pipe.config.items() if not k.startswith("_") and k not in parts}
+    clone = type(pipe)(**parts, **extra)
+    clone.set_progress_bar_config(disable=True)
+    return clone
+
+
+def count_flops(pipe: DiffusionPipeline, lq_height: int, lq_width: int,
+                num_inference_steps: int | None = None) -> FlopReport:
+    """FLOPs of restoring one LQ image of the given size (no real computation happens)."""
+    if not hasattr(pipe, "restore_tensor"):  # no torch network at all (e.g. bicubic in numpy)
+        return FlopReport(0.0, 0.0, 0.0, 0)
+    clone = meta_copy(pipe)
+    inside = {"flops": 0.0, "calls": 0, "start": 0.0}
+    with FlopCounterMode(display=False) as counter:
+        def before(*_):
+            inside["start"] = counter.get_total_flops()
+
+        def after(*_):
+            inside["flops"] += counter.get_total_flops() - inside["start"]
+            inside["calls"] += 1
+
+        handles = [h for m in denoisers(clone)
+                   for h in (m.register_forward_pre_hook(before), m.register_forward_hook(after))]
+        try:
+            with torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
+                lq = torch.empty(1, 3, lq_height, lq_width, device="meta")
+                clone.restore_tensor(lq, num_inference_steps)
+        finally:
+            for h in handles:
+                h.remove()
+    total = float(counter.get_total_flops())
+    calls = inside["calls"]
+    per_nfe = inside["flops"] / calls if calls else 0.0
+    return FlopReport(total=total, per_nfe=per_nfe, base=total - inside["flops"], nfe=calls)
+
+
+@dataclass
+class RunCost:
+    nfe: int
+    seconds: float
+
+
+@contextlib.contextmanager
+def measure_run(pipe: DiffusionPipeline):
+    """Wall time and NFE of the pipeline calls made inside the block."""
+    counter = NFECounter(pipe)
+    cost = RunCost(nfe=0, seconds=0.0)
+    start = time.perf_counter()
+    with counter:
+        yield cost
+    cost.seconds = time.perf_counter() - start
+    cost.nfe = counter.count

@@ -1,0 +1,56 @@
+"""Restore one image and account for it: the single code path shared by the app and the sweep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from diffusers import DiffusionPipeline
+from PIL import Image
+
+from restorers.tasks import Task
+
+from .cost import FlopReport, count_flops, measure_run
+from .metrics import compute_metrics
+
+
+@dataclass
+class Scored:
+    image: Image.Image
+    nfe: int
+    seconds: float
+    flops: FlopReport
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+    def info(self) -> dict:
+        """A JSON-able summary (what the app's API returns as ``info``)."""
+        return {"nfe": self.nfe, "seconds": round(self.seconds, 4), **{k: v for k, v in self.flops.tflops.items()},
+                "output_size": list(self.image.size), "metrics": self.metrics,
+                "unavailable_metrics": self.unavailable}
+
+
+_FLOP_CACHE: dict = {}
+
+
+def cached_flops(pipe: DiffusionPipeline, size: tuple[int, int], steps: int | None) -> FlopReport:
+    key = (id(pipe), size, steps)
+    if key not in _FLOP_CACHE:
+        _FLOP_CACHE[key] = count_flops(pipe, size[1], size[0], steps)
+    return _FLOP_CACHE[key]
+
+
+def restore_and_score(pipe: DiffusionPipeline, task: Task, lq: Image.Image, reference: Image.Image | None = None,
+                      steps: int | None = None, seed: int = 0) -> Scored:
+    """Run ``pipe`` on ``lq`` with a seeded generator; score against ``reference`` when it is known."""
+    generator = torch.Generator(device="cpu").manual_seed(int(seed))
+    with measure_run(pipe) as cost:
+        image = pipe(image=lq, num_inference_steps=steps, generator=generator, output_type="pil").images[0]
+    flops = cached_flops(pipe, lq.size, steps)
+    if reference is not None:
+        reference = task.modcrop(reference)
+        if reference.size != image.size:
+            raise ValueError(f"the HQ reference is {reference.size} but the restored image is {image.size}")
+    metrics, unavailable = compute_metrics(image, reference, task.crop_border)
+    return Scored(image=image, nfe=cost.nfe, seconds=cost.seconds, flops=flops, metrics=metrics,
+                  unavailable=unavailable)

@@ -1,0 +1,150 @@
+"""Image-quality metrics with their conventions declared (pyiqa and lpips underneath).
+
+Conventions (those of SR papers): PSNR and SSIM on the Y channel of ITU-R BT.601 YCbCr
+(``color_space='ycbcr'``; pyiqa's default would be YIQ) with ``crop_border`` = the task's scale cut
+from every side. Learned metrics (LPIPS, TOPIQ-FR) need backbone weights that cannot be downloaded
+here: they are computed only when their files are already on disk (``python -m leaderboard.fetch_weights``
+puts them there where a network exists) and are reported as unavailable otherwise, never estimated.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from restorers.image_io import pil_to_tensor
+
+
+def torch_hub_dir() -> Path:
+    return Path(torch.hub.get_dir())
+
+
+LPIPS_BACKBONE = "alexnet-owt-7be5be79.pth"  # torchvision's AlexNet, which lpips.LPIPS(net="alex") loads
+TOPIQ_WEIGHTS = "cfanet_fr_kadid_res50-2c4cc61d.pth"  # pyiqa's TOPIQ-FR head
+TOPIQ_BACKBONE_REPO = "timm/resnet50.a1_in1k"  # timm's default resnet50 weights on the Hub
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    label: str
+    full_reference: bool
+    lower_better: bool = False
+    min_side: int = 7
+    pyiqa_name: str | None = None
+    pyiqa_kwargs: dict = field(default_factory=dict)
+    uses_crop_border: bool = False
+    needs_files: str | None = None  # description of the weights it needs
+
+    @property
+    def arrow(self) -> str:
+        return "↓" if self.lower_better else "↑"
+
+
+METRICS: dict[str, MetricSpec] = {m.name: m for m in [
+    MetricSpec("psnr_y", "PSNR-Y (dB)", True, pyiqa_name="psnr", uses_crop_border=True,
+               pyiqa_kwargs={"test_y_channel": True, "color_space": "ycbcr"}),
+    MetricSpec("ssim_y", "SSIM-Y", True, min_side=11, pyiqa_name="ssim", uses_crop_border=True,
+               pyiqa_kwargs={"test_y_channel": True, "color_space": "ycbcr"}),
+    MetricSpec("ms_ssim", "MS-SSIM", True, min_side=161, pyiqa_name="ms_ssim",
+               pyiqa_kwargs={"test_y_channel": True, "color_space": "ycbcr"}),
+    MetricSpec("gmsd", "GMSD", True, lower_better=True, pyiqa_name="gmsd",
+               pyiqa_kwargs={"test_y_channel": True}),  # pyiqa's GMSD takes Y from YIQ, as its authors do
+    MetricSpec("piqe", "PIQE (no-ref)", False, lower_better=True, min_side=16, pyiqa_name="piqe"),
+    MetricSpec("lpips", "LPIPS-Alex", True, lower_better=True, min_side=32,
+               needs_files=f"$TORCH_HOME/hub/checkpoints/{LPIPS_BACKBONE}"),
+    MetricSpec("topiq_fr", "TOPIQ-FR", True, min_side=32, pyiqa_name="topiq_fr",
+               needs_files=f"$TORCH_HOME/hub/pyiqa/{TOPIQ_WEIGHTS} + {TOPIQ_BACKBONE_REPO} in the HF cache"),
+]}
+
+DEFAULT_METRICS = tuple(METRICS)
+
+
+def weights_available(name: str) -> tuple[bool, str]:
+    """Whether a learned metric's weights are on disk (no network is touched)."""
+    if name == "lpips":
+        path = torch_hub_dir() / "checkpoints" / LPIPS_BACKBONE
+        return path.is_file(), f"needs {path}"
+    if name == "topiq_fr":
+        head = torch_hub_dir() / "pyiqa" / TOPIQ_WEIGHTS
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            backbone = try_to_load_from_cache(TOPIQ_BACKBONE_REPO, "model.safetensors")
+        except Exception:  # noqa: BLE001 - any hub-cache problem means "not available"
+            backbone = None
+        ok = head.is_file() and isinstance(backbone, str)
+        return ok, f"needs {head} and {TOPIQ_BACKBONE_REPO} in the Hugging Face cache"
+    return True, ""
+
+
+@lru_cache(maxsize=None)
+def _metric_model(name: str):
+    spec = METRICS[name]
+    if name == "lpips":
+        import lpips
+
+        return lpips.LPIPS(net="alex", verbose=False).eval()
+    import pyiqa
+
+    if spec.needs_files:  # never let a learned metric reach for the network from here
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return pyiqa.create_metric(spec.pyiqa_name, device=torch.device("cpu"), as_loss=False, **spec.pyiqa_kwargs)
+
+
+def unavailable_reason(name: str, width: int, height: int, has_reference: bool, crop_border: int = 0) -> str | None:
+    """Why ``name`` cannot be computed for this input, or None if it can."""
+    spec = METRICS[name]
+    if spec.full_reference and not has_reference:
+        return "needs the clean HQ reference"
+    border = crop_border if spec.uses_crop_border else 0
+    if min(width, height) - 2 * border < spec.min_side:
+        return f"needs images of at least {spec.min_side + 2 * border} px per side"
+    ok, why = weights_available(name)
+    return None if ok else f"weights not on disk ({why})"
+
+
+@torch.no_grad()
+def compute_metric(name: str, restored: Image.Image, reference: Image.Image | None = None,
+                   crop_border: int = 0) -> float:
+    spec = METRICS[name]
+    x = pil_to_tensor(restored.convert("RGB"))
+    y = pil_to_tensor(reference.convert("RGB")) if reference is not None else None
+    if spec.uses_crop_border and crop_border:
+        x = x[..., crop_border:-crop_border, crop_border:-crop_border]
+        y = y[..., crop_border:-crop_border, crop_border:-crop_border]
+    model = _metric_model(name)
+    if name == "lpips":
+        value = model(x * 2 - 1, y * 2 - 1)
+    elif spec.full_reference:
+        value = model(x, y)
+    else:
+        value = model(x)
+    return float(value.reshape(-1)[0])
+
+
+def compute_metrics(restored: Image.Image, reference: Image.Image | None = None, crop_border: int = 0,
+                    names: tuple[str, ...] = DEFAULT_METRICS) -> tuple[dict[str, float | None], dict[str, str]]:
+    """(values, reasons): a value for every metric that can be computed, None plus a reason otherwise.
+
+    ``reference`` must have the restored image's size (the sweep and app modcrop it first).
+    """
+    if reference is not None and reference.size != restored.size:
+        raise ValueError(f"restored {restored.size} and reference {reference.size} differ in size")
+    values, reasons = {}, {}
+    for name in names:
+        reason = unavailable_reason(name, *restored.size, reference is not None, crop_border)
+        if reason is None:
+            value = compute_metric(name, restored, reference, crop_border)
+            if math.isfinite(value):
+                values[name] = value
+                continue
+            reason = "not finite on this input"
+        values[name], reasons[name] = None, reason
+    return values, reasons

@@ -1,0 +1,58 @@
+"""Quality against cost (NFE, TFLOPs): one trace per method and checkpoint, plotly."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.express as px
+
+from .metrics import METRICS
+
+COST_AXES = {"nfe": "NFE (network evaluations per image)", "tflops": "TFLOPs per image",
+             "seconds_per_image": "seconds per image"}
+
+
+def metric_label(metric: str) -> str:
+    spec = METRICS.get(metric)
+    return f"{spec.label} {spec.arrow}" if spec else metric
+
+
+def quality_vs_cost(frame: pd.DataFrame, metric: str = "psnr_y", cost: str = "nfe", log_x: bool = True) -> go.Figure:
+    """Lines over each method's sweep; methods with zero cost (no network) become dashed reference lines."""
+    if cost not in COST_AXES:
+        raise ValueError(f"cost axis must be one of {', '.join(COST_AXES)}")
+    figure = go.Figure()
+    data = frame.dropna(subset=[metric]) if metric in frame else frame.iloc[0:0]
+    colours = px.colors.qualitative.Plotly
+    for i, ((method, checkpoint, source), group) in enumerate(
+            data.groupby(["method", "checkpoint", "source"], dropna=False, sort=True)):
+        name = method if len(data["checkpoint"].unique()) == 1 else f"{method} ({checkpoint})"
+        if source != "measured":
+            name += f" [{source}]"
+        colour = colours[i % len(colours)]
+        group = group.sort_values(cost)
+        hover = [f"{name}<br>NFE {r.nfe:g}<br>{r.tflops:.4g} TFLOPs<br>{r.seconds_per_image:.3g} s/img"
+                 f"<br>{metric_label(metric)} {getattr(r, metric):.4g}<br>{r.dataset}, n={r.n_images:g}"
+                 for r in group.itertuples()]
+        positive = group[group[cost] > 0]
+        if log_x and positive.empty:  # a zero-cost baseline cannot sit on a log axis: draw a level line
+            figure.add_hline(y=float(group[metric].mean()), line_dash="dash", line_color=colour,
+                             annotation_text=f"{name} ({cost} = 0)", annotation_position="bottom right")
+            figure.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=name,
+                                        line=dict(dash="dash", color=colour)))
+            continue
+        shown = positive if log_x else group
+        figure.add_trace(go.Scatter(x=shown[cost], y=shown[metric], mode="lines+markers", name=name,
+                                    line=dict(color=colour), marker=dict(size=9),
+                                    hovertext=[hover[k] for k in range(len(group)) if group.index[k] in shown.index],
+                                    hoverinfo="text"))
+    figure.update_layout(
+        title=f"{metric_label(metric)} vs {COST_AXES[cost]}", xaxis_title=COST_AXES[cost],
+        yaxis_title=metric_label(metric), template="plotly_white", legend_title="method",
+        margin=dict(l=60, r=20, t=60, b=50), height=420)
+    if log_x:
+        figure.update_xaxes(type="log")
+    if data.empty:
+        figure.add_annotation(text="no results for this selection", showarrow=False, x=0.5, y=0.5,
+                              xref="paper", yref="paper")
+    return figure

@@ -1,0 +1,141 @@
+"""Sweep methods x step counts over a benchmark and write one results row per configuration.
+
+    python -m leaderboard.sweep --methods resshift,bicubic --task sr_x4 --nfe 1,2,4 --limit 6
+
+Each row is the mean over the images of a (method, checkpoint, task, dataset, NFE) configuration. NFE
+and TFLOPs are measured (hooks, FlopCounterMode), seconds are wall time per image after one untimed
+warm-up call, and a metric is empty when it could not be computed (the ``notes`` column says why).
+Methods without steps (bicubic) get one row at NFE 0 whatever ``--nfe`` says.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import platform
+import sys
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+import restorers
+from restorers.registry import get_method
+
+from .benchmarks import load_benchmark
+from .evaluate import restore_and_score
+from .metrics import METRICS
+from .results import RESULTS_DIR, code_version, write_results
+
+
+def parse_int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError("step counts must be positive integers")
+    return sorted(set(values))
+
+
+def device_name(device: str) -> str:
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(torch.device(device))
+    return f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def checkpoint_label(method: str, task: str, checkpoint: str | None) -> str:
+    if checkpoint:
+        return checkpoint
+    default = restorers.registry.default_checkpoint(method, task)
+    return f"embedded:{default.name}" if default else "none"
+
+
+def run_sweep(methods: list[str], task_id: str, nfe: list[int] | None, dataset: str | None = None,
+              limit: int | None = None, out: str | Path | None = None, checkpoint: str | None = None,
+              seed: int = 0, device: str = "cpu", progress: bool = True) -> list[dict]:
+    task = restorers.get_task(task_id)
+    for method in methods:
+        spec = get_method(method)
+        if task_id not in spec.tasks:
+            raise ValueError(f"method {method!r} does not serve task {task_id!r}")
+    bench = load_benchmark(dataset, limit)
+    pairs = [(name, task.modcrop(hq), task.degrade(hq)) for name, hq in bench.items]
+    jobs = [(m, s) for m in methods for s in ((nfe or [None]) if get_method(m).has_steps else [None])]
+    bar = tqdm(total=len(jobs) * len(pairs), desc="sweep", unit="img", disable=not progress)
+    rows = []
+    for method, steps in jobs:
+        pipe = restorers.load_pipeline(method, task_id, checkpoint if get_method(method).has_steps else None, device)
+        pipe(image=pairs[0][2], num_inference_steps=steps, generator=torch.Generator().manual_seed(seed))  # warm-up
+        scored = []
+        for index, (name, hq, lq) in enumerate(pairs):
+            bar.set_postfix_str(f"{method} steps={steps} {name}")
+            scored.append(restore_and_score(pipe, task, lq, hq, steps, seed + index))
+            bar.update(1)
+        nfes = {s.nfe for s in scored}
+        if len(nfes) != 1:
+            raise RuntimeError(f"{method}: NFE varied across images ({sorted(nfes)})")
+        row = {
+            "method": method, "checkpoint": checkpoint_label(method, task_id, checkpoint if get_method(method).has_steps else None),
+            "task": task_id, "dataset": bench.name, "nfe": nfes.pop(), "steps": steps if steps is not None else "",
+            "n_images": len(scored), "lq_size": ";".join(sorted({f"{lq.width}x{lq.height}" for _, _, lq in pairs})),
+            "tflops": mean(s.flops.total / 1e12 for s in scored),
+            "tflops_base": mean(s.flops.base / 1e12 for s in scored),
+            "tflops_per_nfe": mean(s.flops.per_nfe / 1e12 for s in scored),
+            "params": sum(p.numel() for m in pipe.components.values() if isinstance(m, torch.nn.Module)
+                          for p in m.parameters()),
+            "seconds_per_image": mean(s.seconds for s in scored), "device": device_name(device),
+            "source": "measured", "code_version": code_version(),
+            "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        notes = set()
+        for name in METRICS:
+            values = [s.metrics.get(name) for s in scored]
+            row[name] = mean(values) if all(v is not None for v in values) else None
+            notes.update(f"{name}: {s.unavailable[name]}" for s in scored if name in s.unavailable)
+        row["notes"] = "; ".join(sorted(notes))
+        rows.append(row)
+    bar.close()
+    if out is not None:
+        write_results(rows, out)
+    return rows
+
+
+def mean(values) -> float:
+    values = list(values)
+    return math.fsum(values) / len(values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--methods", default="resshift,bicubic", help="comma-separated method ids")
+    parser.add_argument("--task", default="sr_x4")
+    parser.add_argument("--nfe", type=parse_int_list, default=None,
+                        help="comma-separated step counts (default: each method's own)")
+    parser.add_argument("--dataset", default=None,
+                        help="folder of HQ images, a saved dataset, a datasets id, or 'heldout' (default)")
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N images")
+    parser.add_argument("--checkpoint", default=None, help="checkpoint folder or hub id (default: embedded)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", default=None, help="results file (.csv or .jsonl); default assets/results/")
+    args = parser.parse_args(argv)
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    out = Path(args.out) if args.out else RESULTS_DIR / f"{args.task}__{Path(args.dataset or 'heldout').name}.csv"
+    try:
+        rows = run_sweep(methods, args.task, args.nfe, args.dataset, args.limit, out, args.checkpoint, args.seed,
+                         args.device)
+    except (KeyError, ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    shown = ["method", "nfe", "tflops", "seconds_per_image", "psnr_y", "ssim_y"]
+    for row in rows:
+        print("  ".join(f"{k}={row[k]:.4g}" if isinstance(row[k], float) else f"{k}={row[k]}" for k in shown))
+    print(f"wrote {len(rows)} rows to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

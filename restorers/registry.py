@@ -1,0 +1,54 @@
+"""Which pipeline class serves a (method, task) pair, and where its weights live.
+
+``checkpoint=None`` means the embedded default in ``assets/checkpoints`` (trained here, runs offline
+on a CPU). A local folder written by ``save_pretrained`` or a Hugging Face Hub id also works; the hub
+needs a network, which the embedded default never does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+CHECKPOINTS = ASSETS / "checkpoints"
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    id: str
+    title: str
+    pipeline: str  # "module:Class", imported lazily so listing methods stays cheap
+    tasks: tuple[str, ...]
+    has_steps: bool
+    default_checkpoints: dict = field(default_factory=dict)  # task -> folder under assets/checkpoints
+    paper: str = ""
+
+    def pipeline_class(self):
+        import importlib
+
+        module, name = self.pipeline.split(":")
+        return getattr(importlib.import_module(module), name)
+
+
+METHODS: dict[str, MethodSpec] = {
+    "resshift": MethodSpec(
+        id="resshift", title="ResShift", pipeline="restorers.resshift.pipeline:ResShiftPipeline",
+        tasks=("sr_x4",), has_steps=True, default_checkpoints={"sr_x4": "resshift-sr_x4"},
+        paper="Yue et al., ResShift, NeurIPS 2023 / TPAMI 2024 (arXiv 2307.12348, 2403.07319)"),
+    "bicubic": MethodSpec(
+        id="bicubic", title="Bicubic", pipeline="restorers.baselines.bicubic:BicubicPipeline",
+        tasks=("sr_x4",), has_steps=False, paper="MATLAB imresize bicubic"),
+}
+
+
+def get_method(method_id: str) -> MethodSpec:
+    try:
+        return METHODS[method_id]
+    except KeyError:
+        raise KeyError(f"unknown method {method_id!r}; known methods: {', '.join(METHODS)}") from None
+
+
+def default_checkpoint(method_id: str, task_id: str) -> Path | None:
+    folder = get_method(method_id).default_checkpoints.get(task_id)
+    return CHECKPOINTS / folder if folder else None

@@ -1,0 +1,118 @@
+"""ResShift sampling as a diffusers pipeline.
+
+LQ image y0 in [-1, 1]
+  -> pad bottom/right (reflect) so the latent fits the UNet's attention windows
+  -> z_y = E(bicubic_up(y0, sf))            E = VQModel.encode (official) or a lossless pixel-unshuffle
+  -> x_T = z_y + kappa sqrt(eta_T) noise
+  -> T reverse steps, each one UNet call:  x0 = unet(x_t / std_t, t, lq=y0);  x_{t-1} ~ posterior
+  -> D(x_0) (VQModel.decode quantises, as the official sampler does; or pixel-shuffle), clamp, crop.
+
+Without an autoencoder the "latent" of an H x W image is its pixel-unshuffle by ``latent_factor``
+(3 * f^2 channels at H/f x W/f): with f = sf the network runs at LR resolution, which is what lets the
+embedded checkpoint run on a CPU.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from diffusers import DiffusionPipeline, ImagePipelineOutput, VQModel
+
+from ..image_io import pil_to_tensor, postprocess, prepare_image, to_signed, to_unit
+from .scheduler import ResShiftScheduler
+from .unet import ResShiftUNet
+
+
+def pad_bottom_right(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Pad H and W up to a multiple: reflect where possible (as the official sampler), else replicate."""
+    height, width = x.shape[-2:]
+    pad_h, pad_w = (-height) % multiple, (-width) % multiple
+    if pad_h == 0 and pad_w == 0:
+        return x
+    mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+    return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+
+
+class ResShiftPipeline(DiffusionPipeline):
+    _optional_components = ["vqvae"]
+    denoiser_names = ("unet",)  # the networks whose calls count as NFE
+
+    def __init__(self, unet: ResShiftUNet, scheduler: ResShiftScheduler, vqvae: VQModel | None = None,
+                 sf: int = 4, latent_factor: int = 4):
+        super().__init__()
+        self.register_modules(unet=unet, scheduler=scheduler, vqvae=vqvae)
+        self.register_to_config(sf=sf, latent_factor=latent_factor)
+
+    # -- latent space --------------------------------------------------------------------------------------
+    @property
+    def latent_downscale(self) -> int:
+        if self.vqvae is not None:
+            return 2 ** (len(self.vqvae.config.block_out_channels) - 1)
+        return self.config.latent_factor
+
+    def encode(self, image: torch.Tensor) -> torch.Tensor:
+        if self.vqvae is not None:
+            return self.vqvae.encode(image.to(self.vqvae.dtype)).latents.to(image.dtype)
+        return F.pixel_unshuffle(image, self.config.latent_factor)
+
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        if self.vqvae is not None:
+            return self.vqvae.decode(latents.to(self.vqvae.dtype)).sample.to(latents.dtype)
+        return F.pixel_shuffle(latents, self.config.latent_factor)
+
+    def lq_multiple(self) -> int:
+        """The LQ size must be a multiple of this for the latent to fit the UNet."""
+        sf, down = self.config.sf, self.latent_downscale
+        multiple = self.unet.size_multiple * down
+        if multiple % sf:
+            raise ValueError(f"latent downscale {down} and sf {sf} give a fractional LQ multiple")
+        return multiple // sf
+
+    def lq_latents(self, lq: torch.Tensor) -> torch.Tensor:
+        """z_y: encode the (unclamped, non-antialiased) bicubic upsampling of the LQ, as ResShift does."""
+        up = lq if self.config.sf == 1 else F.interpolate(lq, scale_factor=self.config.sf, mode="bicubic")
+        return self.encode(up)
+
+    # -- sampling ------------------------------------------------------------------------------------------
+    def restore_tensor(self, lq: torch.Tensor, num_inference_steps: int | None = None,
+                       generator: torch.Generator | list[torch.Generator] | None = None) -> torch.Tensor:
+        """The whole method on tensors: LQ (B, 3, h, w) in [-1, 1] -> restored (B, 3, sf*h, sf*w) in [0, 1].
+
+        Kept free of PIL so that cost measurement can run it on the meta device.
+        """
+        height, width = lq.shape[-2:]
+        lq = pad_bottom_right(lq, self.lq_multiple())
+        z_y = self.lq_latents(lq)
+
+        self.scheduler.set_timesteps(num_inference_steps)  # indices stay on the CPU; moved per call
+        latents = self.scheduler.prior_sample(z_y, generator=generator)
+        for t in self.progress_bar(self.scheduler.timesteps):
+            model_input = self.scheduler.scale_model_input(latents, t)
+            model_output = self.unet(model_input, t.to(lq.device), lq=lq).sample
+            latents = self.scheduler.step(model_output, t, latents, generator=generator, lq_latents=z_y).prev_sample
+
+        restored = self.decode(latents).clamp(-1.0, 1.0)
+        sf = self.config.sf
+        return to_unit(restored[..., : height * sf, : width * sf]).float()
+
+    @torch.no_grad()
+    def __call__(self, image, num_inference_steps: int | None = None,
+                 generator: torch.Generator | list[torch.Generator] | None = None, output_type: str = "pil",
+                 return_dict: bool = True):
+        """Restore ``image`` (a PIL image or a list of equally sized ones).
+
+        ``num_inference_steps`` defaults to the trained chain length (4 for the released models); fewer
+        steps use ResShift's respacing. Each step is exactly one UNet call.
+        """
+        images = image if isinstance(image, (list, tuple)) else [image]
+        images = [prepare_image(im) for im in images]
+        if len({im.size for im in images}) != 1:
+            raise ValueError("all images in a batch must have the same size")
+        lq = to_signed(torch.cat([pil_to_tensor(im) for im in images]))
+        restored = self.restore_tensor(lq.to(device=self._execution_device, dtype=self.unet.dtype),
+                                       num_inference_steps, generator)
+        output = postprocess(restored, output_type)
+        self.maybe_free_model_hooks()
+        if not return_dict:
+            return (output,)
+        return ImagePipelineOutput(images=output)
