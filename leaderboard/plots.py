@@ -26,7 +26,8 @@ def quality_vs_cost(frame: pd.DataFrame, metric: str = "psnr_y", cost: str = "nf
     colours = px.colors.qualitative.Plotly
     for i, ((method, checkpoint, source), group) in enumerate(
             data.groupby(["method", "checkpoint", "source"], dropna=False, sort=True)):
-        name = method if len(data["checkpoint"].unique()) == 1 else f"{method} ({checkpoint})"
+        several = data.loc[data["method"] == method, "checkpoint"].nunique(dropna=False) > 1
+        name = f"{method} ({checkpoint})" if several else method
         if source != "measured":
             name += f" [{source}]"
         colour = colours[i % len(colours)]

@@ -17,6 +17,7 @@ import platform
 import sys
 from pathlib import Path
 
+import diffusers
 import torch
 from tqdm.auto import tqdm
 
@@ -122,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="results file (.csv or .jsonl); default assets/results/")
     args = parser.parse_args(argv)
 
+    diffusers.utils.logging.disable_progress_bar()  # the sweep's own bar is the one to watch
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     out = Path(args.out) if args.out else RESULTS_DIR / f"{args.task}__{Path(args.dataset or 'heldout').name}.csv"
     try:

@@ -24,7 +24,8 @@ def list_methods(task: str | None = None) -> list[str]:
 def load_pipeline(method: str, task: str, checkpoint: str | None = None, device: str = "cpu"):
     """A ready ``DiffusionPipeline`` for (method, task).
 
-    ``checkpoint``: None for the embedded default, a ``save_pretrained`` folder, or a Hub id.
+    ``checkpoint``: None for the embedded default, a ``save_pretrained`` folder, or a Hub id
+    ("owner/name", which needs a network).
     """
     spec = get_method(method)
     get_task(task)
@@ -34,9 +35,19 @@ def load_pipeline(method: str, task: str, checkpoint: str | None = None, device:
     source = checkpoint or default_checkpoint(method, task)
     if source is None:  # a method without weights (e.g. bicubic)
         pipe = cls(sf=get_task(task).scale)
+    elif not spec.default_checkpoints:
+        raise ValueError(f"method {method!r} has no weights; it takes no checkpoint")
     else:
-        if checkpoint is None and not Path(source).is_dir():
-            raise FileNotFoundError(f"the embedded checkpoint {source} is missing; see its model card to rebuild it")
-        pipe = cls.from_pretrained(str(source))
+        path = Path(source).expanduser()
+        if checkpoint is None and not path.is_dir():
+            raise FileNotFoundError(f"the embedded checkpoint {path} is missing; its model card says how to rebuild it")
+        if not path.is_dir() and (path.exists() or looks_like_a_path(str(source))):
+            raise FileNotFoundError(f"no checkpoint folder at {path} (expected a save_pretrained folder or a Hub id)")
+        pipe = cls.from_pretrained(str(path) if path.is_dir() else str(source))
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
+
+
+def looks_like_a_path(text: str) -> bool:
+    """Hub ids are 'owner/name'; anything else with a separator, or starting with '.', '/', '~', is a path."""
+    return text.startswith((".", "/", "~")) or text.count("/") != 1 or "\\" in text

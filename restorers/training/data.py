@@ -76,7 +76,17 @@ def package_image(name: str) -> np.ndarray:
 
 
 def package_provenance(name: str) -> str:
-    return SOURCES.get(name, ("scikit-image",))[0]
+    """Where a sample image comes from, precisely enough to fetch it again."""
+    package = SOURCES.get(name, ("scikit-image",))[0]
+    if package == "scikit-learn":
+        return f"scikit-learn `sklearn.datasets.load_sample_images()` ({name}.jpg)"
+    if package == "matplotlib":
+        return f"matplotlib sample data `{name}.jpg` (`matplotlib.cbook.get_sample_data`)"
+    if name == "motorcycle_left":
+        return "scikit-image `skimage.data.stereo_motorcycle()[0]`"
+    if name == "clock_motion":
+        return "scikit-image data file `clock_motion.png`"
+    return f"scikit-image `skimage.data.{name}()`"
 
 
 def center_crop(array: np.ndarray, size: int) -> np.ndarray:

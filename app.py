@@ -1,0 +1,252 @@
+"""Gradio demo: restore an image with any method, see what it cost, and compare methods on the leaderboard.
+
+    python app.py            # honours GRADIO_SERVER_NAME / GRADIO_SERVER_PORT
+
+The app is thin on purpose: ``restorers.load_pipeline`` makes the pipeline, ``leaderboard.evaluate``
+runs and scores it (the same code path as the sweep), ``leaderboard.plots`` draws the results.
+The stable API endpoint is ``/restore`` with inputs (task, method, image, steps, seed) and outputs
+(image, info JSON).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+from PIL import Image
+
+import restorers
+from leaderboard.evaluate import restore_and_score
+from leaderboard.metrics import METRICS
+from leaderboard.plots import quality_vs_cost
+from leaderboard.results import RESULTS_DIR, load_all
+from restorers.image_io import InvalidImageError, check_size, load_image, to_rgb
+
+ROOT = Path(__file__).resolve().parent
+EXAMPLES = ROOT / "assets" / "examples"
+MAX_LQ_PIXELS = 512 * 512  # a demo limit (CPU seconds), not a method limit; the sweep has none
+SR_TASK = "sr_x4"
+_RUN_LOCK = threading.Lock()  # a pipeline's scheduler holds per-call state: one run at a time
+
+
+@lru_cache(maxsize=8)
+def get_pipeline(method: str, task: str):
+    return restorers.load_pipeline(method, task)
+
+
+def step_range(method: str, task: str) -> tuple[int, int] | None:
+    """(max, default) steps of a method's pipeline, or None for methods without steps."""
+    if not restorers.get_method(method).has_steps:
+        return None
+    scheduler = get_pipeline(method, task).scheduler
+    total = int(scheduler.config.num_train_timesteps)
+    return total, total
+
+
+def method_choices(task: str) -> list[tuple[str, str]]:
+    return [(restorers.get_method(m).title, m) for m in restorers.list_methods(task)]
+
+
+def _read_input(image) -> Image.Image:
+    if image is None:
+        raise gr.Error("Upload an image (or pick an example) first.")
+    try:
+        return to_rgb(load_image(image))
+    except InvalidImageError as err:
+        raise gr.Error(str(err)) from err
+
+
+def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool):
+    """Shared by the UI and the API: returns (lq, restored, hq or None, scored)."""
+    try:
+        task = restorers.get_task(task_id)
+        spec = restorers.get_method(method)
+    except KeyError as err:
+        raise gr.Error(str(err.args[0])) from err
+    if task_id not in spec.tasks:
+        raise gr.Error(f"{spec.title} does not serve {task.title}; choose one of: "
+                       f"{', '.join(restorers.list_methods(task_id))}")
+    picture = _read_input(image)
+    try:
+        seed = int(seed if seed is not None else 0)
+    except (TypeError, ValueError):
+        raise gr.Error(f"the seed must be an integer, got {seed!r}") from None
+    if not 0 <= seed < 2**63:
+        raise gr.Error("the seed must be between 0 and 2**63 - 1")
+    try:
+        steps = None if steps in (None, "", 0) or not spec.has_steps else int(steps)
+    except (TypeError, ValueError):
+        raise gr.Error(f"steps must be an integer, got {steps!r}") from None
+    limits = step_range(method, task_id)
+    if steps is not None and limits and not 1 <= steps <= limits[0]:
+        raise gr.Error(f"{spec.title} takes 1 to {limits[0]} steps, got {steps}")
+    try:
+        hq = None
+        if degrade_first:
+            check_size(picture, min_side=8 * max(task.scale, 1))
+            hq = task.modcrop(picture)
+            lq = task.degrade(hq)
+        else:
+            lq = picture
+        check_size(lq)
+    except InvalidImageError as err:
+        raise gr.Error(str(err)) from err
+    if lq.width * lq.height > MAX_LQ_PIXELS:
+        raise gr.Error(f"the {'degraded ' if degrade_first else ''}input is {lq.width}x{lq.height}; this demo "
+                       f"restores inputs up to {MAX_LQ_PIXELS:,} pixels on its CPU. Crop it, or run "
+                       "`python -m leaderboard.sweep --dataset <folder>` for large images.")
+    try:
+        with _RUN_LOCK:
+            scored = restore_and_score(get_pipeline(method, task_id), task, lq, hq, steps, seed)
+    except (ValueError, FileNotFoundError) as err:
+        raise gr.Error(str(err)) from err
+    info = {"task": task_id, "method": method, "steps": steps, "seed": seed,
+            "input_size": list(lq.size), **scored.info()}
+    return lq, hq, scored, info
+
+
+def api_restore(task: str, method: str, image, steps, seed):
+    """The stable ``/restore`` endpoint: restore ``image`` as given (it is the degraded input)."""
+    _, _, scored, info = _run(task, method, image, steps, seed, degrade_first=False)
+    return scored.image, info
+
+
+def metrics_frame(scored) -> pd.DataFrame:
+    rows = []
+    for name, spec in METRICS.items():
+        value = scored.metrics.get(name)
+        rows.append({"metric": f"{spec.label} {spec.arrow}",
+                     "value": "unavailable" if value is None else f"{value:.4f}",
+                     "note": scored.unavailable.get(name, "measured")})
+    return pd.DataFrame(rows)
+
+
+def cost_markdown(info: dict) -> str:
+    return (f"**NFE** {info['nfe']} &nbsp;·&nbsp; **TFLOPs** {info['tflops']:.4g} "
+            f"({info['tflops_base']:.3g} once + {info['tflops_per_nfe']:.3g} per NFE) &nbsp;·&nbsp; "
+            f"**seconds** {info['seconds']:.3f} on this machine's CPU &nbsp;·&nbsp; "
+            f"{info['input_size'][0]}x{info['input_size'][1]} → {info['output_size'][0]}x{info['output_size'][1]}")
+
+
+def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool):
+    lq, hq, scored, info = _run(task, method, image, steps, seed, degrade_first)
+    shown_lq = lq.resize(scored.image.size, Image.NEAREST)  # pixels as they are, no interpolation credit
+    return (shown_lq, scored.image), scored.image, metrics_frame(scored), cost_markdown(info), info
+
+
+def on_method_change(method: str, task: str):
+    limits = step_range(method, task)
+    if limits is None:
+        return gr.Slider(value=1, minimum=1, maximum=1, interactive=False,
+                         info="this method has no sampling steps (NFE 0)")
+    return gr.Slider(value=limits[1], minimum=1, maximum=limits[0], interactive=True,
+                     info=f"1 to {limits[0]}; fewer steps respace the chain (one network call per step)")
+
+
+# -- leaderboard ----------------------------------------------------------------------------------------
+TABLE_COLUMNS = ["method", "checkpoint", "dataset", "nfe", "tflops", "seconds_per_image", *METRICS,
+                 "params", "n_images", "lq_size", "device", "source", "notes"]
+
+
+def leaderboard_view(task: str, dataset: str, metric: str):
+    frame = load_all(RESULTS_DIR)
+    if task != "all":
+        frame = frame[frame["task"] == task]
+    datasets = sorted(frame["dataset"].dropna().unique().tolist())
+    if dataset not in datasets:
+        dataset = datasets[0] if datasets else None
+    frame = frame[frame["dataset"] == dataset] if dataset else frame.iloc[0:0]
+    table = frame.reindex(columns=TABLE_COLUMNS).sort_values(["method", "nfe"]).round(4)
+    return (gr.Dropdown(choices=datasets, value=dataset), table,
+            quality_vs_cost(frame, metric, "nfe"), quality_vs_cost(frame, metric, "tflops"))
+
+
+def example_rows() -> list[list]:
+    rows = [[str(p), True] for p in sorted(EXAMPLES.glob("hq_*.png"))]
+    rows += [[str(p), False] for p in sorted(EXAMPLES.glob("lq_*.png"))]
+    return rows
+
+
+def build_demo() -> gr.Blocks:
+    task = restorers.get_task(SR_TASK)
+    with gr.Blocks(title="Efficient diffusion image restoration") as demo:
+        gr.Markdown(
+            "# Efficient diffusion image restoration\n"
+            "Restore an image with few-step diffusion methods and compare them with honest baselines. "
+            "Every figure here is **measured** on this machine: NFE by hooks on the denoising network, "
+            "TFLOPs by `torch.utils.flop_counter`, seconds by the wall clock. The default models are small "
+            "CPU checkpoints trained offline (see each model card in `assets/checkpoints`).")
+        with gr.Tabs():
+            with gr.Tab(task.title):
+                task_box = gr.Textbox(value=SR_TASK, visible=False)
+                with gr.Row():
+                    with gr.Column(scale=1):
+                        image_in = gr.Image(label="Input image", type="filepath", image_mode=None,
+                                            sources=["upload", "clipboard"], format="png")
+                        degrade = gr.Checkbox(
+                            label="Input is a clean HQ image: degrade it first (MATLAB bicubic x1/4) "
+                                  "and score the result against it", value=False)
+                        method = gr.Dropdown(method_choices(SR_TASK), value=task.default_method, label="Method")
+                        steps = gr.Slider(1, 4, value=4, step=1, label="Sampling steps")
+                        seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
+                        run = gr.Button("Restore", variant="primary")
+                        if example_rows():
+                            gr.Examples(example_rows(), inputs=[image_in, degrade], label="Examples")
+                    with gr.Column(scale=1):
+                        slider = gr.ImageSlider(label="Input (nearest-neighbour enlarged) | restored",
+                                                format="png", type="pil")
+                        cost = gr.Markdown()
+                        metrics = gr.Dataframe(label="Metrics (full-reference ones need the HQ: tick the box)",
+                                               headers=["metric", "value", "note"], interactive=False)
+                        restored = gr.Image(label="Restored image (lossless PNG)", format="png", type="pil",
+                                            interactive=False)
+                        info = gr.JSON(label="Run info", open=False)
+                method.change(on_method_change, [method, task_box], steps, api_visibility="private")
+                demo.load(on_method_change, [method, task_box], steps, api_visibility="private")
+                run.click(ui_restore, [task_box, method, image_in, steps, seed, degrade],
+                          [slider, restored, metrics, cost, info], api_visibility="private",
+                          concurrency_id="restore", concurrency_limit=1)
+
+            with gr.Tab("Leaderboard"):
+                gr.Markdown("Quality against cost, from the result files in `assets/results` "
+                            "(write more with `python -m leaderboard.sweep`). Rows are **measured** unless "
+                            "their source says *reported*. Empty metric cells could not be computed offline; "
+                            "the notes column says why.")
+                with gr.Row():
+                    lb_task = gr.Dropdown(["all", *restorers.list_tasks()], value=SR_TASK, label="Task")
+                    lb_dataset = gr.Dropdown([], label="Dataset", allow_custom_value=True)
+                    lb_metric = gr.Dropdown([(f"{s.label} {s.arrow}", n) for n, s in METRICS.items()],
+                                            value="psnr_y", label="Metric")
+                    reload = gr.Button("Reload results")
+                with gr.Row():
+                    plot_nfe = gr.Plot(label="vs NFE")
+                    plot_tflops = gr.Plot(label="vs TFLOPs")
+                table = gr.Dataframe(interactive=False, wrap=True)
+                outputs = [lb_dataset, table, plot_nfe, plot_tflops]
+                for trigger in (lb_task.change, lb_dataset.change, lb_metric.change, reload.click):
+                    trigger(leaderboard_view, [lb_task, lb_dataset, lb_metric], outputs, api_visibility="private")
+                demo.load(leaderboard_view, [lb_task, lb_dataset, lb_metric], outputs, api_visibility="private")
+
+        with gr.Row(visible=False):  # the stable programmatic endpoint: /restore
+            api_task = gr.Dropdown(restorers.list_tasks(), value=SR_TASK, label="task")
+            api_method = gr.Dropdown(restorers.list_methods(), value=task.default_method, label="method")
+            api_image = gr.File(label="image", type="filepath")  # read by our loader: clear errors, any mode
+            api_steps = gr.Number(value=None, precision=0, label="steps (empty: the method's default)")
+            api_seed = gr.Number(value=0, precision=0, label="seed")
+            api_out = gr.Image(type="pil", format="png", label="restored")
+            api_info = gr.JSON(label="info")
+            api_button = gr.Button("restore")
+        api_button.click(api_restore, [api_task, api_method, api_image, api_steps, api_seed],
+                         [api_out, api_info], api_name="restore", concurrency_id="restore", concurrency_limit=1)
+    return demo
+
+
+demo = build_demo()
+
+if __name__ == "__main__":
+    demo.queue().launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), show_error=True)

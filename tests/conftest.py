@@ -1,0 +1,55 @@
+"""Shared fixtures: a tiny randomly initialised ResShift pipeline (fast on any CPU) and small images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from restorers.resshift.pipeline import ResShiftPipeline
+from restorers.resshift.scheduler import ResShiftScheduler
+from restorers.resshift.unet import ResShiftUNet
+
+TINY_UNET = dict(image_size=16, in_channels=48, out_channels=48, model_channels=16, channel_mult=(1, 2),
+                 num_res_blocks=(1, 1), attention_resolutions=(8,), num_head_channels=8, swin_embed_dim=16,
+                 swin_depth=2, window_size=4, lq_size=16, norm_groups=8)
+
+
+def make_tiny_pipeline(seed: int = 0) -> ResShiftPipeline:
+    torch.manual_seed(seed)
+    unet = ResShiftUNet(**TINY_UNET).eval()
+    pipe = ResShiftPipeline(unet=unet, scheduler=ResShiftScheduler(num_train_timesteps=4), vqvae=None, sf=4,
+                            latent_factor=4)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline() -> ResShiftPipeline:
+    return make_tiny_pipeline()
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory, tiny_pipeline) -> str:
+    folder = tmp_path_factory.mktemp("tiny_ckpt")
+    tiny_pipeline.save_pretrained(folder, safe_serialization=True)
+    return str(folder)
+
+
+def random_image(width: int, height: int, seed: int = 0, mode: str = "RGB") -> Image.Image:
+    rng = np.random.default_rng(seed)
+    channels = {"RGB": 3, "RGBA": 4, "L": 1}[mode]
+    array = rng.integers(0, 256, size=(height, width, channels), dtype=np.uint8)
+    return Image.fromarray(array[..., 0] if channels == 1 else array, mode)
+
+
+def smooth_image(width: int, height: int, seed: int = 0) -> Image.Image:
+    """A smooth colourful image (a sum of low-frequency waves): SR metrics behave sensibly on it."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width] / max(width, height)
+    channels = []
+    for _ in range(3):
+        fx, fy, phase = rng.uniform(1, 4, size=3)
+        channels.append(0.5 + 0.4 * np.sin(2 * np.pi * (fx * x + fy * y) + phase))
+    return Image.fromarray(np.round(np.stack(channels, -1) * 255).astype(np.uint8))

@@ -1,0 +1,135 @@
+"""The Gradio app: started as a user would (a subprocess on a free port) and called through gradio_client."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import random_image
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "assets" / "examples"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = free_port()
+    log = tmp_path_factory.mktemp("app") / "app.log"
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+           "GRADIO_ANALYTICS_ENABLED": "False"}
+    with open(log, "w") as handle:
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=handle,
+                                   stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + 180
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"app exited with {process.returncode}:\n{log.read_text()}")
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    pytest.fail(f"app did not answer on {url}:\n{log.read_text()}")
+                time.sleep(1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server, verbose=False)
+
+
+def test_restore_endpoint_returns_a_4x_png_and_measured_info(client):
+    from gradio_client import handle_file
+
+    lq_path = EXAMPLES / "lq_grace_hopper.png"
+    image_path, info = client.predict("sr_x4", "resshift", handle_file(str(lq_path)), 2, 0, api_name="/restore")
+    lq = Image.open(lq_path)
+    restored = Image.open(image_path)
+    assert restored.format == "PNG"
+    assert restored.size == (4 * lq.width, 4 * lq.height)
+    info = info if isinstance(info, dict) else json.loads(info)
+    assert info["nfe"] == 2 and info["steps"] == 2
+    assert info["tflops"] > 0 and info["tflops_per_nfe"] > 0 and info["seconds"] > 0
+    assert info["metrics"]["piqe"] is not None  # no-reference metric: computable without the HQ
+    assert info["metrics"]["psnr_y"] is None and "HQ" in info["unavailable_metrics"]["psnr_y"]
+
+    again, info2 = client.predict("sr_x4", "resshift", handle_file(str(lq_path)), 2, 0, api_name="/restore")
+    assert Image.open(again).tobytes() == restored.tobytes()  # same seed, same pixels
+
+
+def test_restore_endpoint_bicubic_and_default_steps(client, tmp_path):
+    from gradio_client import handle_file
+
+    path = tmp_path / "odd.png"
+    random_image(13, 9, mode="RGBA").save(path)
+    image_path, info = client.predict("sr_x4", "bicubic", handle_file(str(path)), None, 0, api_name="/restore")
+    assert Image.open(image_path).size == (52, 36) and info["nfe"] == 0
+    _, info = client.predict("sr_x4", "resshift", handle_file(str(path)), None, 3, api_name="/restore")
+    assert info["nfe"] == 4  # the trained chain length
+
+
+@pytest.mark.parametrize("content, steps, message", [
+    (b"\x89PNG\r\n\x1a\nnot an image", 2, "not a readable image"),
+    ("tiny", 2, "at least 8 pixels"),
+    ("ok", 99, "takes 1 to"),
+])
+def test_restore_endpoint_rejects_bad_input_with_a_clear_message(client, tmp_path, content, steps, message):
+    from gradio_client import handle_file
+
+    path = tmp_path / "input.png"
+    if content == "tiny":
+        random_image(5, 5).save(path)
+    elif content == "ok":
+        random_image(16, 16).save(path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(Exception, match=message):
+        client.predict("sr_x4", "resshift", handle_file(str(path)), steps, 0, api_name="/restore")
+
+
+def test_ui_path_degrades_first_and_scores_against_the_hq():
+    import app
+
+    hq = EXAMPLES / "hq_astronaut.png"
+    (before, after), restored, table, cost, info = app.ui_restore("sr_x4", "bicubic", str(hq), 1, 0, True)
+    assert info["input_size"] == [64, 64] and restored.size == (256, 256) and before.size == after.size
+    assert info["metrics"]["psnr_y"] > 20 and info["metrics"]["ssim_y"] > 0.5
+    assert "NFE** 0" in cost
+    row = table.set_index("metric").loc["PSNR-Y (dB) ↑"]
+    assert row["note"] == "measured"
+
+
+def test_leaderboard_view_filters_and_plots():
+    import app
+
+    dataset, table, by_nfe, by_tflops = app.leaderboard_view("sr_x4", "heldout", "psnr_y")
+    if table.empty:
+        pytest.skip("no results shipped in assets/results")
+    assert set(table["method"]) >= {"resshift", "bicubic"}
+    assert by_nfe.layout.xaxis.title.text.startswith("NFE")
+    assert by_tflops.layout.xaxis.title.text.startswith("TFLOPs")
+    _, none, _, _ = app.leaderboard_view("sr_x4", "no-such-dataset", "psnr_y")
+    assert len(none) == len(table)  # an unknown dataset falls back to the first one

@@ -1,0 +1,67 @@
+"""NFE by hooks and FLOPs by FlopCounterMode: measured, and consistent with independent counts."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils.flop_counter import FlopCounterMode
+
+import restorers
+from conftest import random_image
+from leaderboard.cost import NFECounter, count_flops, measure_run, parameter_count
+
+
+@pytest.mark.parametrize("steps", [1, 3, 4])
+def test_measure_run_counts_unet_calls(tiny_pipeline, steps):
+    with measure_run(tiny_pipeline) as cost:
+        tiny_pipeline(image=random_image(8, 8), num_inference_steps=steps)
+    assert cost.nfe == steps and cost.seconds > 0
+
+
+def test_counter_detaches_its_hooks(tiny_pipeline):
+    with NFECounter(tiny_pipeline) as counter:
+        pass
+    tiny_pipeline(image=random_image(8, 8), num_inference_steps=2)
+    assert counter.count == 0
+
+
+def test_flops_split_into_per_nfe_and_base(tiny_pipeline):
+    report = count_flops(tiny_pipeline, 16, 16, num_inference_steps=3)
+    assert report.nfe == 3
+    # one UNet call on real tensors, counted independently of the pipeline machinery
+    unet = tiny_pipeline.unet
+    x, lq = torch.randn(1, 48, 16, 16), torch.randn(1, 3, 16, 16)
+    with FlopCounterMode(display=False) as counter, torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
+        unet(x, torch.tensor([1]), lq=lq)
+    assert report.per_nfe == counter.get_total_flops() > 0
+    assert report.total == pytest.approx(report.base + 3 * report.per_nfe)
+    assert report.base >= 0
+
+
+def test_flops_scale_with_pixels_and_steps(tiny_pipeline):
+    small = count_flops(tiny_pipeline, 16, 16, 2)
+    large = count_flops(tiny_pipeline, 32, 32, 2)
+    assert large.per_nfe == pytest.approx(4 * small.per_nfe, rel=0.15)
+    assert count_flops(tiny_pipeline, 16, 16, 4).total == pytest.approx(2 * small.total, rel=1e-9)
+
+
+def test_flop_counting_runs_on_meta_and_leaves_weights_alone(tiny_pipeline):
+    before = {k: v.clone() for k, v in tiny_pipeline.unet.state_dict().items()}
+    count_flops(tiny_pipeline, 512, 512, 1)  # would be slow with real tensors; free on meta
+    assert all(torch.equal(before[k], v) for k, v in tiny_pipeline.unet.state_dict().items())
+    assert next(tiny_pipeline.unet.parameters()).device.type == "cpu"
+
+
+def test_bicubic_costs_nothing_by_measurement():
+    pipe = restorers.load_pipeline("bicubic", "sr_x4")
+    report = count_flops(pipe, 16, 16)
+    assert (report.total, report.nfe) == (0.0, 0)
+    with measure_run(pipe) as cost:
+        pipe(image=random_image(8, 8))
+    assert cost.nfe == 0 and parameter_count(pipe) == 0
+
+
+def test_parameter_count(tiny_pipeline):
+    assert parameter_count(tiny_pipeline) == sum(p.numel() for p in tiny_pipeline.unet.parameters())

@@ -1,0 +1,136 @@
+"""ResShift's UNet layout, and the pipeline's shapes, determinism, padding and save/load round trip."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from diffusers import VQModel
+from PIL import Image
+
+from conftest import TINY_UNET, make_tiny_pipeline, random_image
+from leaderboard.cost import NFECounter
+from restorers.image_io import InvalidImageError
+from restorers.resshift.pipeline import ResShiftPipeline
+from restorers.resshift.scheduler import ResShiftScheduler
+from restorers.resshift.unet import OFFICIAL_X4_CONFIG, ResShiftUNet
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def seeded(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def test_official_config_matches_the_official_state_dict_key_for_key():
+    rows = [line.split("\t") for line in (FIXTURES / "resshift_unet_x4_state_dict.tsv").read_text().splitlines()]
+    official = {name: tuple(int(v) for v in shape.strip("()").split(",") if v.strip()) for name, shape, _ in rows}
+    with torch.device("meta"):
+        unet = ResShiftUNet(**OFFICIAL_X4_CONFIG)
+    ours = {name: tuple(t.shape) for name, t in unet.state_dict().items()}
+    assert set(ours) - set(official) == set(), "keys the official checkpoint lacks"
+    assert set(official) - set(ours) == set(), "official keys we do not have"
+    assert {k: v for k, v in ours.items() if official[k] != v} == {}
+    assert sum(p.numel() for p in unet.parameters()) == 118_593_583
+
+
+def test_unet_predicts_a_latent_of_the_input_shape():
+    unet = ResShiftUNet(**TINY_UNET).eval()
+    x = torch.randn(2, 48, 16, 24)
+    lq = torch.randn(2, 3, 16, 24)
+    out = unet(x, torch.tensor([3, 1]), lq=lq).sample
+    assert out.shape == x.shape
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("size", [(16, 16), (13, 10), (9, 31)])
+def test_pipeline_output_is_4x_the_input_for_any_size(tiny_pipeline, size):
+    image = random_image(*size)
+    out = tiny_pipeline(image=image, num_inference_steps=2, generator=seeded()).images[0]
+    assert out.size == (4 * size[0], 4 * size[1]) and out.mode == "RGB"
+
+
+def test_same_seed_same_output_bit_for_bit_and_seed_matters(tiny_pipeline):
+    image = random_image(12, 12, seed=3)
+    a = tiny_pipeline(image=image, generator=seeded(7), output_type="np").images
+    b = tiny_pipeline(image=image, generator=seeded(7), output_type="np").images
+    c = tiny_pipeline(image=image, generator=seeded(8), output_type="np").images
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_one_unet_call_per_step(tiny_pipeline):
+    image = random_image(8, 8)
+    for steps, expected in [(None, 4), (1, 1), (2, 2), (4, 4)]:
+        with NFECounter(tiny_pipeline) as counter:
+            tiny_pipeline(image=image, num_inference_steps=steps, generator=seeded())
+        assert counter.count == expected
+    with pytest.raises(ValueError, match="between 1 and 4"):
+        tiny_pipeline(image=image, num_inference_steps=5)
+
+
+def test_output_types_and_batches(tiny_pipeline):
+    images = [random_image(8, 8, seed=s) for s in range(2)]
+    pt = tiny_pipeline(image=images, generator=seeded(), output_type="pt").images
+    assert pt.shape == (2, 3, 32, 32) and pt.min() >= 0 and pt.max() <= 1
+    arrays = tiny_pipeline(image=images, generator=seeded(), output_type="np", return_dict=False)[0]
+    assert arrays.shape == (2, 32, 32, 3)
+    with pytest.raises(ValueError, match="same size"):
+        tiny_pipeline(image=[random_image(8, 8), random_image(9, 8)])
+    with pytest.raises(ValueError, match="output_type"):
+        tiny_pipeline(image=images[0], output_type="jpeg")
+
+
+def test_save_pretrained_round_trip_gives_identical_output(tiny_pipeline, tmp_path):
+    tiny_pipeline.save_pretrained(tmp_path, safe_serialization=True)
+    assert (tmp_path / "unet" / "diffusion_pytorch_model.safetensors").is_file()
+    assert not list(tmp_path.rglob("*.bin")) and not list(tmp_path.rglob("*.pt*"))
+    loaded = ResShiftPipeline.from_pretrained(tmp_path)
+    loaded.set_progress_bar_config(disable=True)
+    image = random_image(10, 14, seed=4)
+    a = tiny_pipeline(image=image, generator=seeded(2), output_type="np").images
+    b = loaded(image=image, generator=seeded(2), output_type="np").images
+    assert np.array_equal(a, b)
+
+
+def test_vq_latent_space_pipeline_runs_and_round_trips(tmp_path):
+    torch.manual_seed(0)
+    vq = VQModel(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 3,
+                 up_block_types=("UpDecoderBlock2D",) * 3, block_out_channels=(8, 8, 8), layers_per_block=1,
+                 latent_channels=3, num_vq_embeddings=16, vq_embed_dim=3, norm_num_groups=4)
+    unet = ResShiftUNet(**{**TINY_UNET, "in_channels": 3, "out_channels": 3})
+    pipe = ResShiftPipeline(unet=unet, scheduler=ResShiftScheduler(), vqvae=vq, sf=4)
+    pipe.set_progress_bar_config(disable=True)
+    assert pipe.latent_downscale == 4
+    image = random_image(10, 9)
+    out = pipe(image=image, generator=seeded(), output_type="np").images
+    assert out.shape == (1, 36, 40, 3)
+    pipe.save_pretrained(tmp_path)
+    again = ResShiftPipeline.from_pretrained(tmp_path)
+    again.set_progress_bar_config(disable=True)
+    assert np.array_equal(out, again(image=image, generator=seeded(), output_type="np").images)
+
+
+def test_image_modes_are_converted_and_bad_inputs_rejected(tiny_pipeline):
+    for mode in ("RGBA", "L"):
+        out = tiny_pipeline(image=random_image(8, 8, mode=mode), num_inference_steps=1, generator=seeded())
+        assert out.images[0].size == (32, 32)
+    sixteen = Image.fromarray(np.full((8, 8), 40000, dtype=np.uint16))
+    assert tiny_pipeline(image=sixteen, num_inference_steps=1).images[0].size == (32, 32)
+    with pytest.raises(InvalidImageError, match="at least 8"):
+        tiny_pipeline(image=random_image(4, 12))
+    with pytest.raises(InvalidImageError, match="not a readable image"):
+        tiny_pipeline(image=b"\x89PNG\r\n\x1a\n-not-really")
+    with pytest.raises(InvalidImageError, match="limit"):
+        tiny_pipeline(image=Image.new("RGB", (4096, 2049)))
+    buffer = io.BytesIO()
+    random_image(8, 8).save(buffer, format="PNG")
+    assert tiny_pipeline(image=buffer.getvalue(), num_inference_steps=1).images[0].size == (32, 32)
+
+
+def test_make_tiny_pipeline_is_reproducible():
+    a, b = make_tiny_pipeline(seed=1), make_tiny_pipeline(seed=1)
+    assert all(torch.equal(x, y) for x, y in zip(a.unet.state_dict().values(), b.unet.state_dict().values()))
