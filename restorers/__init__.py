@@ -8,7 +8,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+# bitsandbytes (pulled in by pyiqa, imported by diffusers) warns at import that an optional 4-bit CPU
+# kernel is missing; we never quantise, so that line is only noise in every command's output.
+logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 from .registry import METHODS, default_checkpoint, get_method
 from .tasks import get_task, list_tasks

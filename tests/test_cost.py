@@ -65,3 +65,15 @@ def test_bicubic_costs_nothing_by_measurement():
 
 def test_parameter_count(tiny_pipeline):
     assert parameter_count(tiny_pipeline) == sum(p.numel() for p in tiny_pipeline.unet.parameters())
+
+
+def test_speed_benchmark_prints_measured_rows(tiny_checkpoint, capsys):
+    from leaderboard import speed
+
+    assert speed.main(["--methods", "resshift,bicubic", "--sizes", "16", "--nfe", "2", "--repeats", "1",
+                       "--checkpoint", tiny_checkpoint]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    resshift = next(line.split() for line in lines if line.startswith("resshift"))
+    bicubic = next(line.split() for line in lines if line.startswith("bicubic"))
+    assert resshift[1:4] == ["16x16", "2", "2"] and float(resshift[4]) > 0
+    assert bicubic[3] == "0" and float(bicubic[4]) == 0
