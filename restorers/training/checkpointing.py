@@ -56,7 +56,9 @@ def load_training_state(run_dir: str | os.PathLike, model: torch.nn.Module, ema:
                         optimizer: torch.optim.Optimizer) -> dict | None:
     final = Path(run_dir) / "state"
     if not (final / "meta.json").exists():
-        return None
+        final = Path(run_dir) / "state.old"  # killed between the two renames: the previous state is whole
+        if not (final / "meta.json").exists():
+            return None
     model.load_state_dict(load_file(final / "model.safetensors"))
     ema.load_state_dict(load_file(final / "ema.safetensors"))
     meta = json.loads((final / "meta.json").read_text())

@@ -1,0 +1,93 @@
+"""Offline training data, pair sampling, the loss, and resumable state (no pickle)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import make_tiny_pipeline
+from restorers.degradations import matlab_imresize
+from restorers.training import data
+from restorers.training.checkpointing import load_training_state, save_training_state
+from restorers.training.pairs import SRPairSampler
+from restorers.training.train_resshift import lr_at, training_loss
+
+
+def test_heldout_images_are_never_training_images():
+    train = {name for name, _ in data.training_images()}
+    assert not train & set(data.HELDOUT_NAMES)
+    assert not train & set(data.EXCLUDED_NEAR_DUPLICATES)
+    held = data.heldout_images()
+    assert [name for name, _ in held] == list(data.HELDOUT_NAMES)
+    train_arrays = [a for _, a in data.training_images()]
+    for _, image in held:  # no held-out crop is a crop of a training photo (same size => compare directly)
+        crop = np.asarray(image)
+        assert not any(a.shape == crop.shape and np.array_equal(a, crop) for a in train_arrays)
+
+
+def test_dead_leaves_are_reproducible_and_varied():
+    a = data.dead_leaves(64, np.random.default_rng(3))
+    b = data.dead_leaves(64, np.random.default_rng(3))
+    c = data.dead_leaves(64, np.random.default_rng(4))
+    assert a.shape == (64, 64, 3) and a.dtype == np.uint8
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert len(np.unique(a.reshape(-1, 3), axis=0)) > 10
+
+
+def test_pairs_are_matlab_bicubic_downscales():
+    sampler = SRPairSampler(crop=32, scale=4, pool_size=4, seed=0)
+    hq, lq = sampler.batch(3)
+    assert hq.shape == (3, 3, 32, 32) and lq.shape == (3, 3, 8, 8)
+    hq_uint8 = (hq[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    expected = matlab_imresize(hq_uint8, 0.25)
+    assert np.array_equal((lq[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8), expected)
+    state = sampler.state()
+    first = sampler.batch(2)
+    sampler.set_state(state)
+    assert torch.equal(first[0], sampler.batch(2)[0])  # the data stream resumes exactly
+
+
+def test_training_loss_trains_the_tiny_model():
+    pipe = make_tiny_pipeline()
+    unet = pipe.unet.train()
+    sampler = SRPairSampler(crop=32, scale=4, pool_size=4, seed=0)
+    hq, lq = sampler.batch(4)
+    optimizer = torch.optim.Adam(unet.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(15):  # one fixed batch: the loss must fall
+        loss = training_loss(unet, pipe.scheduler, hq, lq, torch.Generator().manual_seed(0))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert np.isfinite(losses).all() and losses[-1] < 0.7 * losses[0]
+
+
+def test_learning_rate_schedule():
+    assert lr_at(0, 1000, 1e-3, 100) == pytest.approx(1e-5)
+    assert lr_at(99, 1000, 1e-3, 100) == pytest.approx(1e-3)
+    assert lr_at(1000, 1000, 1e-3, 100) == pytest.approx(1e-4)
+
+
+def test_training_state_round_trip_and_recovery(tmp_path):
+    pipe = make_tiny_pipeline()
+    model, ema = pipe.unet, make_tiny_pipeline(seed=1).unet
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model(torch.randn(1, 48, 16, 16), torch.tensor([1]), lq=torch.randn(1, 3, 16, 16)).sample.mean().backward()
+    optimizer.step()
+    save_training_state(tmp_path, model, ema, optimizer, {"step": 7})
+    save_training_state(tmp_path, model, ema, optimizer, {"step": 8})
+    assert not list(tmp_path.rglob("*.pt")) and not list(tmp_path.rglob("*.bin"))
+    fresh, fresh_ema = make_tiny_pipeline(seed=2).unet, make_tiny_pipeline(seed=3).unet
+    fresh_opt = torch.optim.AdamW(fresh.parameters(), lr=1e-3)
+    assert load_training_state(tmp_path, fresh, fresh_ema, fresh_opt)["step"] == 8
+    assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), model.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(fresh_ema.state_dict().values(), ema.state_dict().values()))
+    loaded, saved = fresh_opt.state_dict()["state"], optimizer.state_dict()["state"]
+    assert loaded.keys() == saved.keys() and len(saved) > 0
+    assert all(torch.equal(loaded[i][k], saved[i][k]) for i in saved for k in ("exp_avg", "exp_avg_sq", "step"))
+    # a kill between the two renames leaves only state.old: resuming falls back to it
+    (tmp_path / "state").rename(tmp_path / "gone")
+    assert load_training_state(tmp_path, fresh, fresh_ema, fresh_opt)["step"] == 7
+    assert load_training_state(tmp_path / "empty", fresh, fresh_ema, fresh_opt) is None
