@@ -49,6 +49,33 @@ def mean(values) -> float:
     return statistics.fmean(values)
 
 
+def training_stages(training: dict) -> list[dict]:
+    """The stages that produced the weights (a single stage for records written before fine-tuning existed)."""
+    return training.get("stages") or [training]
+
+
+def stage_table(training: dict) -> str:
+    lines = ["| stage | steps | batch x crop | peak lr | EMA | wall time | hardware, torch |", "|---|---|---|---|---|---|---|"]
+    for index, stage in enumerate(training_stages(training), 1):
+        start = "from scratch" if not stage.get("init_from") else "fine-tune of stage " + str(index - 1)
+        lines.append(f"| {index} ({start}) | {stage['steps']:,} | {stage['batch']} x {stage['crop']}px | {stage['lr']:g} | "
+                     f"{stage['ema']} | {stage['train_seconds'] / 60:.1f} min | {stage['hardware']}, {stage['torch']} |")
+    return "\n".join(lines)
+
+
+def reproduce_commands(training: dict, folder: Path) -> str:
+    commands = []
+    for index, stage in enumerate(training_stages(training), 1):
+        out = folder.as_posix() if index == len(training_stages(training)) else f"runs/stage{index}/export"
+        command = (f"python -m restorers.training.train_resshift --run-dir runs/stage{index} --out {out} "
+                   f"--steps {stage.get('schedule_steps', stage['steps'])} --stop-at {stage['steps']} --batch {stage['batch']} --crop {stage['crop']} --lr {stage['lr']:g} "
+                   f"--warmup {stage.get('warmup', 200)} --seed {stage['seed']} --threads {stage['threads']}")
+        if stage.get("init_from"):
+            command += f" --init-from runs/stage{index - 1}/export"
+        commands.append(command)
+    return "\n".join(commands)
+
+
 def render(folder: Path, result: dict, training: dict) -> str:
     rows, default_steps = result["rows"], EMBEDDED_SCHEDULER_CONFIG["num_train_timesteps"]
     bic_psnr = mean(r["bicubic"][0] for r in rows)
@@ -119,24 +146,24 @@ Pairs: random {training['crop']}x{training['crop']} HQ crops with flips and 90-d
 | | |
 |---|---|
 | objective | MSE on the x0 prediction, t uniform over the {default_steps} steps (ResShift's loss without its LPIPS term: no LPIPS weights offline) |
-| optimiser | AdamW, peak lr {training['lr']}, warm-up then cosine to 10%, gradient clip 1.0, EMA {training['ema']} (exported) |
-| batch | {training['batch']} crops of {training['crop']}x{training['crop']} |
-| steps | {training['steps']:,} |
-| wall time | {training['train_seconds'] / 60:.1f} min of training |
-| hardware | {training['hardware']}, torch {training['torch']} |
-| seed | {training['seed']} |
+| optimiser | AdamW, warm-up then cosine to 10% of the peak lr, gradient clip 1.0, EMA (the EMA weights are exported) |
+| total steps | {training['steps']:,} |
+| total wall time | {training['train_seconds'] / 60:.1f} min of training |
+| parameters | {params:,} |
+
+{stage_table(training)}
 
 ## Reproduce
 
 ```bash
-python -m restorers.training.train_resshift --run-dir runs/resshift-sr_x4 --out {folder.as_posix()} --steps {training['steps']}
+{reproduce_commands(training, folder)}
 python -m restorers.training.model_card {folder.as_posix()}
 ```
 The trainer resumes from `--run-dir` if it is interrupted (`--minutes` bounds one session).
 
 ## Limitations
 
-A tiny model trained for minutes on about twenty images: it knows bicubic x4 degradation only (no noise,
+A tiny model trained for {training['train_seconds'] / 60:.0f} CPU minutes on about twenty images: it knows bicubic x4 degradation only (no noise,
 blur or JPEG), and its textures are far from the official model's. It exists to make the pipeline, the app
 and the leaderboard run offline; use the official weights (a later conversion script) for real work.
 """

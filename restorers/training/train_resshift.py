@@ -63,11 +63,25 @@ def training_loss(unet: ResShiftUNet, scheduler: ResShiftScheduler, hq: torch.Te
     return F.mse_loss(pred, x0)
 
 
+def initialise_from(unet: ResShiftUNet, folder: Path) -> list[dict]:
+    """Load exported (EMA) weights to fine-tune them; return the training stages that produced them."""
+    from safetensors.torch import load_file
+
+    unet.load_state_dict(load_file(folder / "unet" / "diffusion_pytorch_model.safetensors"))
+    record = folder / "training.json"
+    if not record.is_file():
+        return [{"steps": 0, "train_seconds": 0.0, "note": f"weights from {folder}, no training record"}]
+    info = json.loads(record.read_text())
+    return info.get("stages") or [{k: v for k, v in info.items() if k != "parameters"}]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run-dir", default="runs/resshift-sr_x4")
     parser.add_argument("--out", default="assets/checkpoints/resshift-sr_x4")
     parser.add_argument("--steps", type=int, default=6000, help="length of the LR schedule")
+    parser.add_argument("--stop-at", type=int, default=None,
+                        help="stop (and export) after this many steps, before the LR schedule ends")
     parser.add_argument("--minutes", type=float, default=None, help="stop (and export) after this wall time")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--crop", type=int, default=128, help="HQ crop; the LQ crop is crop / 4")
@@ -77,6 +91,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--save-every", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init-from", default=None,
+                        help="start from an exported checkpoint folder (fine-tuning); its training.json is kept "
+                             "as the earlier stages of the new one")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -86,6 +103,9 @@ def main(argv: list[str] | None = None) -> None:
     log = open(run_dir / "train.log", "a", buffering=1)
 
     unet = ResShiftUNet(**EMBEDDED_UNET_CONFIG)
+    earlier_stages = []
+    if args.init_from:
+        earlier_stages = initialise_from(unet, Path(args.init_from))
     ema = copy.deepcopy(unet).requires_grad_(False)
     scheduler = ResShiftScheduler(**EMBEDDED_SCHEDULER_CONFIG)
     optimizer = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
@@ -108,7 +128,8 @@ def main(argv: list[str] | None = None) -> None:
     budget_s = args.minutes * 60 if args.minutes else None
     session_start_elapsed = elapsed
     try:
-        while step < args.steps:
+        last_step = min(args.steps, args.stop_at or args.steps)
+        while step < last_step:
             if budget_s is not None and elapsed - session_start_elapsed >= budget_s:
                 break
             tick = time.time()
@@ -134,10 +155,15 @@ def main(argv: list[str] | None = None) -> None:
 
     pipe = ResShiftPipeline(unet=ema, scheduler=scheduler, vqvae=None, sf=SCALE, latent_factor=SCALE)
     pipe.save_pretrained(args.out, safe_serialization=True)
-    info = {"steps": step, "train_seconds": round(elapsed, 1), "batch": args.batch, "crop": args.crop,
-            "lr": args.lr, "ema": args.ema, "seed": args.seed, "threads": args.threads,
-            "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} CPU threads",
-            "torch": torch.__version__, "parameters": sum(p.numel() for p in ema.parameters())}
+    stage = {"steps": step, "schedule_steps": args.steps, "train_seconds": round(elapsed, 1), "batch": args.batch, "crop": args.crop,
+             "lr": args.lr, "warmup": args.warmup, "ema": args.ema, "seed": args.seed, "threads": args.threads,
+             "init_from": args.init_from,
+             "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} CPU threads",
+             "torch": torch.__version__}
+    stages = earlier_stages + [stage]
+    info = {**stage, "steps": sum(s["steps"] for s in stages),
+            "train_seconds": round(sum(s["train_seconds"] for s in stages), 1),
+            "parameters": sum(p.numel() for p in ema.parameters()), "stages": stages}
     (Path(args.out) / "training.json").write_text(json.dumps(info, indent=2))
     log.write(f"exported {args.out} after {step} steps, {elapsed / 60:.1f} min of training "
               f"({(time.time() - started) / 60:.1f} min this session)\n")
