@@ -161,14 +161,16 @@ def leaderboard_view(task: str, dataset: str, metric: str):
         dataset = datasets[0] if datasets else None
     frame = frame[frame["dataset"] == dataset] if dataset else frame.iloc[0:0]
     table = frame.reindex(columns=TABLE_COLUMNS).sort_values(["method", "nfe"]).round(4)
+    for name in METRICS:  # an empty cell is a metric we could not compute, never a zero
+        table[name] = table[name].astype(object).where(table[name].notna(), "unavailable")
+    table = table.rename(columns={name: f"{spec.label} {spec.arrow}" for name, spec in METRICS.items()})
     return (gr.Dropdown(choices=datasets, value=dataset), table,
             quality_vs_cost(frame, metric, "nfe"), quality_vs_cost(frame, metric, "tflops"))
 
 
-def example_rows() -> list[list]:
-    rows = [[str(p), True] for p in sorted(EXAMPLES.glob("hq_*.png"))]
-    rows += [[str(p), False] for p in sorted(EXAMPLES.glob("lq_*.png"))]
-    return rows
+def example_rows(kind: str) -> list[list]:
+    """Rows (image, degrade first?) for the examples of one kind: 'hq' (clean) or 'lq' (already degraded)."""
+    return [[str(p), kind == "hq"] for p in sorted(EXAMPLES.glob(f"{kind}_*.png"))]
 
 
 def build_demo() -> gr.Blocks:
@@ -194,8 +196,11 @@ def build_demo() -> gr.Blocks:
                         steps = gr.Slider(1, 4, value=4, step=1, label="Sampling steps")
                         seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
                         run = gr.Button("Restore", variant="primary")
-                        if example_rows():
-                            gr.Examples(example_rows(), inputs=[image_in, degrade], label="Examples")
+                        for kind, label in (("hq", "Clean HQ photos: degraded first, then scored against them"),
+                                            ("lq", "Already degraded inputs: restored as given")):
+                            if example_rows(kind):  # the checkbox column is set by the example, not shown
+                                gr.Examples(example_rows(kind), inputs=[image_in, degrade], label=label,
+                                            visible_columns=[0])
                     with gr.Column(scale=1):
                         slider = gr.ImageSlider(label="Input (nearest-neighbour enlarged) | restored",
                                                 format="png", type="pil")

@@ -106,8 +106,9 @@ def unavailable_reason(name: str, width: int, height: int, has_reference: bool, 
     border = crop_border if spec.uses_crop_border else 0
     if min(width, height) - 2 * border < spec.min_side:
         return f"needs images of at least {spec.min_side + 2 * border} px per side"
-    ok, why = weights_available(name)
-    return None if ok else f"weights not on disk ({why})"
+    ok, _ = weights_available(name)
+    # the reason lands in shared result files: name the files portably, not by this machine's paths
+    return None if ok else f"weights not on disk (needs {spec.needs_files}; `python -m leaderboard.fetch_weights`)"
 
 
 @torch.no_grad()

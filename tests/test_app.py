@@ -129,6 +129,8 @@ def test_leaderboard_view_filters_and_plots():
     if table.empty:
         pytest.skip("no results shipped in assets/results")
     assert set(table["method"]) >= {"resshift", "bicubic"}
+    assert all(isinstance(v, float) for v in table["PSNR-Y (dB) ↑"])  # measured for every row
+    assert set(table["LPIPS-Alex ↓"]) <= {"unavailable"} or all(isinstance(v, float) for v in table["LPIPS-Alex ↓"])
     assert by_nfe.layout.xaxis.title.text.startswith("NFE")
     assert by_tflops.layout.xaxis.title.text.startswith("TFLOPs")
     _, none, _, _ = app.leaderboard_view("sr_x4", "no-such-dataset", "psnr_y")
