@@ -146,8 +146,8 @@ def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool):
 def on_method_change(method: str, task: str):
     limits = step_range(method, task)
     if limits is None:
-        return gr.Slider(value=1, minimum=1, maximum=1, interactive=False,
-                         info="this method has no sampling steps (NFE 0)")
+        # keep the range (Gradio refuses a slider whose minimum equals its maximum); only lock it
+        return gr.Slider(interactive=False, info="this method has no sampling steps (NFE 0): the value is ignored")
     return gr.Slider(value=limits[1], minimum=1, maximum=limits[0], interactive=True,
                      info=f"1 to {limits[0]}; fewer steps respace the chain (one network call per step)")
 

@@ -135,3 +135,12 @@ def test_leaderboard_view_filters_and_plots():
     assert by_tflops.layout.xaxis.title.text.startswith("TFLOPs")
     _, none, _, _ = app.leaderboard_view("sr_x4", "no-such-dataset", "psnr_y")
     assert len(none) == len(table)  # an unknown dataset falls back to the first one
+
+
+def test_steps_slider_follows_the_method():
+    import app
+
+    locked = app.on_method_change("bicubic", "sr_x4")  # building it must not raise (min == max is refused)
+    assert locked.interactive is False and "no sampling steps" in locked.info
+    free = app.on_method_change("resshift", "sr_x4")
+    assert free.interactive and free.minimum == 1 and free.maximum == free.value == 4
