@@ -224,7 +224,7 @@ def build_demo() -> gr.Blocks:
             with gr.Tab("Leaderboard"):
                 gr.Markdown("Quality against cost, from the result files in `assets/results` "
                             "(write more with `python -m leaderboard.sweep`). Rows are **measured** unless "
-                            "their source says *reported*. Empty metric cells could not be computed offline; "
+                            "their source says *reported*. A metric marked unavailable could not be computed offline; "
                             "the notes column says why.")
                 with gr.Row():
                     lb_task = gr.Dropdown(["all", *restorers.list_tasks()], value=SR_TASK, label="Task")
