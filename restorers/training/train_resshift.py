@@ -67,10 +67,10 @@ def initialise_from(unet: ResShiftUNet, folder: Path) -> list[dict]:
     """Load exported (EMA) weights to fine-tune them; return the training stages that produced them."""
     from safetensors.torch import load_file
 
-    unet.load_state_dict(load_file(folder / "unet" / "diffusion_pytorch_model.safetensors"))
     record = folder / "training.json"
-    if not record.is_file():
-        return [{"steps": 0, "train_seconds": 0.0, "note": f"weights from {folder}, no training record"}]
+    if not record.is_file():  # the model card must be able to say how every stage was trained
+        raise FileNotFoundError(f"{record} is missing: --init-from takes a folder this trainer exported")
+    unet.load_state_dict(load_file(folder / "unet" / "diffusion_pytorch_model.safetensors"))
     info = json.loads(record.read_text())
     return info.get("stages") or [{k: v for k, v in info.items() if k != "parameters"}]
 
