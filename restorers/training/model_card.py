@@ -55,20 +55,25 @@ def training_stages(training: dict) -> list[dict]:
 
 
 def stage_table(training: dict) -> str:
-    lines = ["| stage | steps | batch x crop | peak lr | EMA | wall time | hardware, torch |", "|---|---|---|---|---|---|---|"]
+    lines = ["| stage | steps | batch x crop | peak lr | EMA | wall time | hardware, torch |",
+             "|---|---|---|---|---|---|---|"]
     for index, stage in enumerate(training_stages(training), 1):
-        start = "from scratch" if not stage.get("init_from") else "fine-tune of stage " + str(index - 1)
-        lines.append(f"| {index} ({start}) | {stage['steps']:,} | {stage['batch']} x {stage['crop']}px | {stage['lr']:g} | "
-                     f"{stage['ema']} | {stage['train_seconds'] / 60:.1f} min | {stage['hardware']}, {stage['torch']} |")
+        start = f"fine-tune of stage {index - 1}" if stage.get("init_from") else "from scratch"
+        lines.append(f"| {index} ({start}) | {stage['steps']:,} | {stage['batch']} x {stage['crop']}px | "
+                     f"{stage['lr']:g} | {stage['ema']} | {stage['train_seconds'] / 60:.1f} min | "
+                     f"{stage['hardware']}, {stage['torch']} |")
     return "\n".join(lines)
 
 
 def reproduce_commands(training: dict, folder: Path) -> str:
+    """One trainer command per stage; each fine-tune starts from the previous stage's export."""
+    stages = training_stages(training)
     commands = []
-    for index, stage in enumerate(training_stages(training), 1):
-        out = folder.as_posix() if index == len(training_stages(training)) else f"runs/stage{index}/export"
+    for index, stage in enumerate(stages, 1):
+        out = folder.as_posix() if index == len(stages) else f"runs/stage{index}/export"
         command = (f"python -m restorers.training.train_resshift --run-dir runs/stage{index} --out {out} "
-                   f"--steps {stage.get('schedule_steps', stage['steps'])} --stop-at {stage['steps']} --batch {stage['batch']} --crop {stage['crop']} --lr {stage['lr']:g} "
+                   f"--steps {stage.get('schedule_steps', stage['steps'])} --stop-at {stage['steps']} "
+                   f"--batch {stage['batch']} --crop {stage['crop']} --lr {stage['lr']:g} "
                    f"--warmup {stage.get('warmup', 200)} --seed {stage['seed']} --threads {stage['threads']}")
         if stage.get("init_from"):
             command += f" --init-from runs/stage{index - 1}/export"
