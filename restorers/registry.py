@@ -36,6 +36,10 @@ METHODS: dict[str, MethodSpec] = {
         id="resshift", title="ResShift", pipeline="restorers.resshift.pipeline:ResShiftPipeline",
         tasks=("sr_x4",), has_steps=True, default_checkpoints={"sr_x4": "resshift-sr_x4"},
         paper="Yue et al., ResShift, NeurIPS 2023 / TPAMI 2024 (arXiv 2307.12348, 2403.07319)"),
+    "regression": MethodSpec(
+        id="regression", title="Regression (one-shot CNN)", pipeline="restorers.regression.pipeline:RegressionPipeline",
+        tasks=("sr_x4",), has_steps=False, default_checkpoints={"sr_x4": "regression-sr_x4"},
+        paper="PSNR-oriented one-shot baseline (Real-ESRGAN's SRVGGNetCompact layout, L1), trained here"),
     "bicubic": MethodSpec(
         id="bicubic", title="Bicubic", pipeline="restorers.baselines.bicubic:BicubicPipeline",
         tasks=("sr_x4",), has_steps=False, paper="MATLAB imresize bicubic"),

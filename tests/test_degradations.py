@@ -46,9 +46,9 @@ def naive_imresize(image: np.ndarray, scale: float) -> np.ndarray:
     out = image.astype(np.float64)
     for axis in (0, 1):  # equal scales: rows first, as MATLAB
         out = np.apply_along_axis(naive_imresize_1d, axis, out, scale)
-        if image.dtype == np.uint8:
-            out = np.clip(np.sign(out) * np.floor(np.abs(out) + 0.5), 0, 255)
-    return out.astype(image.dtype) if image.dtype == np.uint8 else out
+    if image.dtype == np.uint8:  # one rounding, half away from zero, then saturation
+        return np.clip(np.sign(out) * np.floor(np.abs(out) + 0.5), 0, 255).astype(np.uint8)
+    return out
 
 
 @pytest.mark.parametrize("scale", [0.25, 4.0, 0.5])
@@ -91,3 +91,48 @@ def test_output_size_is_ceil_and_dtype_checked():
         matlab_imresize(np.zeros((8, 8), np.int32), 0.25)
     with pytest.raises(ValueError):
         matlab_imresize(np.zeros((8, 8), np.uint8), -1)
+
+
+def test_x4_downscale_kernel_weights_by_hand():
+    # x1/4: the kernel is stretched to 16 taps; output pixel 1 sits at input u = 1/0.25*... = 2.5 (1-based).
+    # Its weights are 0.25 * cubic(0.25 * (2.5 - j)) for j = -6..11, normalised; mirrored taps fold onto 1..8+.
+    from restorers.degradations import contributions
+
+    weights, indices = contributions(32, 8, 0.25, True)
+    u = 2.5
+    taps = np.arange(math.floor(u - 8), math.floor(u - 8) + 18)
+    raw = 0.25 * cubic_kernel(0.25 * (u - taps))
+    raw = raw / raw.sum()
+    kept = raw != 0
+    np.testing.assert_allclose(weights[0], raw[kept], atol=1e-15)
+    assert math.isclose(weights[0].sum(), 1.0, abs_tol=1e-12)
+    # 1-based taps -6..-1, 0 mirror onto 6..1, 1 (0-based): index of tap j<=0 is -j (0-based)
+    expected_index = [(-j if j <= 0 else j - 1) for j in taps[kept]]
+    np.testing.assert_array_equal(indices[0], expected_index)
+
+
+def test_hand_computed_pixel_of_an_x4_downscale():
+    # Interior output pixel (row 2, col 3) of a separable image f(r, c) = g(r) + h(c): both passes are
+    # linear, so the output is the 1-D weighted sums of g and h added, rounded once.
+    from restorers.degradations import contributions
+
+    g = np.array([(7 * r * r) % 97 for r in range(40)], dtype=np.float64)
+    h = np.array([(13 * c + c * c) % 89 for c in range(44)], dtype=np.float64)
+    image = (g[:, None] + h[None, :]).astype(np.uint8)  # max 96 + 88 < 256
+    wr, ir = contributions(40, 10, 0.25, True)
+    wc, ic = contributions(44, 11, 0.25, True)
+    value = (wr[2] * g[ir[2]]).sum() + (wc[3] * h[ic[3]]).sum()
+    assert matlab_imresize(image, 0.25)[2, 3] == int(np.floor(value + 0.5))
+
+
+def test_uint8_result_is_the_float_path_rounded_once():
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 256, size=(64, 48, 3), dtype=np.uint8)
+    exact = matlab_imresize(image.astype(np.float64), 0.25)
+    np.testing.assert_array_equal(matlab_imresize(image, 0.25), np.clip(round_half_away(exact), 0, 255))
+    # and it is not what rounding after each pass gives (the bug this guards against)
+    from restorers.degradations import to_uint8_matlab
+
+    rows = to_uint8_matlab(matlab_imresize(image.astype(np.float64), output_shape=(16, 48)))
+    per_pass = matlab_imresize(rows.astype(np.float64), output_shape=(16, 12))
+    assert np.any(to_uint8_matlab(per_pass) != matlab_imresize(image, 0.25))

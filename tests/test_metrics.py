@@ -48,7 +48,9 @@ def test_gmsd_is_zero_for_identical_images():
 
 
 def test_unavailable_metrics_carry_a_reason_and_no_value(monkeypatch, tmp_path):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # no learned-metric weights in an empty hub dir
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # no TOPIQ weights in an empty hub dir
+    monkeypatch.setenv("RESTORERS_CACHE", str(tmp_path))  # and no cached LPIPS backbone ...
+    monkeypatch.setenv("RESTORERS_NO_DOWNLOAD", "1")  # ... nor a registry to fetch it from
     image = smooth_image(64, 64)
     values, reasons = compute_metrics(image, None, crop_border=4)
     assert values["piqe"] is not None and "piqe" not in reasons  # no-reference: computed

@@ -10,20 +10,13 @@ from conftest import make_tiny_pipeline
 from restorers.degradations import matlab_imresize
 from restorers.training import data
 from restorers.training.checkpointing import load_training_state, save_training_state
-from restorers.training.pairs import SRPairSampler
-from restorers.training.train_resshift import lr_at, training_loss
+from restorers.training.corpus import photos
+from restorers.training.loop import lr_at
+from restorers.training.pairs import SRPairSampler, photo_pyramid
+from restorers.training.train_resshift import training_loss
 
-
-def test_heldout_images_are_never_training_images():
-    train = {name for name, _ in data.training_images()}
-    assert not train & set(data.HELDOUT_NAMES)
-    assert not train & set(data.EXCLUDED_NEAR_DUPLICATES)
-    held = data.heldout_images()
-    assert [name for name, _ in held] == list(data.HELDOUT_NAMES)
-    train_arrays = [a for _, a in data.training_images()]
-    for _, image in held:  # no held-out crop is a crop of a training photo (same size => compare directly)
-        crop = np.asarray(image)
-        assert not any(a.shape == crop.shape and np.array_equal(a, crop) for a in train_arrays)
+# pip photos only: the Debian part of the corpus is not fetched in CI
+PIP_TRAIN = [p for p in photos() if p.split == "train" and not p.is_debian][:3]
 
 
 def test_dead_leaves_are_reproducible_and_varied():
@@ -36,7 +29,7 @@ def test_dead_leaves_are_reproducible_and_varied():
 
 
 def test_pairs_are_matlab_bicubic_downscales():
-    sampler = SRPairSampler(crop=32, scale=4, pool_size=4, seed=0)
+    sampler = SRPairSampler(crop=32, scale=4, pool_size=4, seed=0, photos=PIP_TRAIN)
     hq, lq = sampler.batch(3)
     assert hq.shape == (3, 3, 32, 32) and lq.shape == (3, 3, 8, 8)
     hq_uint8 = (hq[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
@@ -48,10 +41,15 @@ def test_pairs_are_matlab_bicubic_downscales():
     assert torch.equal(first[0], sampler.batch(2)[0])  # the data stream resumes exactly
 
 
+def test_photo_pyramid_halves_down_to_the_crop():
+    levels = photo_pyramid(np.zeros((300, 520, 3), np.uint8), 64)
+    assert [level.shape[:2] for level in levels] == [(300, 520), (150, 260), (75, 130)]
+
+
 def test_training_loss_trains_the_tiny_model():
     pipe = make_tiny_pipeline()
     unet = pipe.unet.train()
-    sampler = SRPairSampler(crop=32, scale=4, pool_size=4, seed=0)
+    sampler = SRPairSampler(crop=32, scale=4, pool_size=4, seed=0, photos=PIP_TRAIN)
     hq, lq = sampler.batch(4)
     optimizer = torch.optim.Adam(unet.parameters(), lr=1e-3)
     losses = []

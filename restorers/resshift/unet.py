@@ -5,6 +5,11 @@ Parameter names map one-to-one onto the official state dict (``time_embed``, ``i
 with ``load_state_dict`` directly. :data:`OFFICIAL_X4_CONFIG` is the released x4 configuration
 (118,593,583 parameters); the embedded CPU checkpoint uses a much smaller config of the same class.
 
+``lq_residual = f > 0`` (a CPU-sized option, off in every official config) parameterises the same x0
+prediction as a correction of the LQ latent: ``x0 = out + pixel_unshuffle(bicubic_up(lq, f), f)``, which
+is z_y when the latent space is an f-fold pixel-unshuffle. The network then starts at "x0 = bicubic" (its
+last convolution is zero-initialised) and spends its small capacity on the detail, not on copying the image.
+
 Data flow: ``forward(x, t, lq)`` concatenates ``x`` with features of the LQ image (pixel space, its
 own resolution; identity when ``lq_size == image_size``), then an encoder/decoder of residual
 blocks with Swin layers after the first block of each level listed in ``attention_resolutions``.
@@ -20,6 +25,7 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.embeddings import get_timestep_embedding
 from diffusers.models.modeling_utils import ModelMixin
 from diffusers.utils import BaseOutput
+import torch.nn.functional as F
 from torch import nn
 
 from ..nn.blocks import Downsample, ResBlock, TimestepEmbedSequential, Upsample, normalization
@@ -47,7 +53,8 @@ class ResShiftUNet(ModelMixin, ConfigMixin):
                  channel_mult: tuple = (1, 2, 2, 4), num_res_blocks: tuple = (2, 2, 2, 2),
                  num_head_channels: int = 32, use_scale_shift_norm: bool = True, swin_depth: int = 2,
                  swin_embed_dim: int = 192, window_size: int = 8, mlp_ratio: float = 4.0, cond_lq: bool = True,
-                 lq_size: int = 64, lq_channels: int = 3, cond_mask: bool = False, norm_groups: int = 32):
+                 lq_size: int = 64, lq_channels: int = 3, cond_mask: bool = False, norm_groups: int = 32,
+                 lq_residual: int = 0):
         super().__init__()
         if isinstance(num_res_blocks, int):
             num_res_blocks = [num_res_blocks] * len(channel_mult)
@@ -113,6 +120,14 @@ class ResShiftUNet(ModelMixin, ConfigMixin):
                 self.output_blocks.append(TimestepEmbedSequential(*layers))
 
         self.out = nn.Sequential(normalization(ch, norm_groups), nn.SiLU(), nn.Conv2d(ch, out_channels, 3, padding=1))
+        if lq_residual:  # start as "x0 = bicubic": the network learns only the correction
+            nn.init.zeros_(self.out[-1].weight)
+            nn.init.zeros_(self.out[-1].bias)
+
+    def lq_latents(self, lq: torch.Tensor) -> torch.Tensor:
+        """z_y of a pixel-unshuffle latent space: the bicubic upsampling of the LQ, unshuffled by f."""
+        factor = self.config.lq_residual
+        return F.pixel_unshuffle(F.interpolate(lq, scale_factor=factor, mode="bicubic"), factor)
 
     @property
     def size_multiple(self) -> int:
@@ -145,4 +160,6 @@ class ResShiftUNet(ModelMixin, ConfigMixin):
         for block in self.output_blocks:
             h = block(torch.cat([h, skips.pop()], dim=1), emb)
         out = self.out(h.to(sample.dtype))
+        if self.config.lq_residual:
+            out = out + self.lq_latents(lq).to(out.dtype)
         return ResShiftUNetOutput(sample=out) if return_dict else (out,)

@@ -1,16 +1,7 @@
-"""Training and held-out images that exist offline: pip packages' sample data plus procedural images.
+"""Image sources that need no download: pip packages' sample photos and procedural "dead leaves" images.
 
-Provenance (recorded in every model card):
-* scikit-image ``skimage.data`` sample images (photos: astronaut, coffee, chelsea, rocket, hubble_deep_field,
-  retina, immunohistochemistry, stereo_motorcycle; grey photos: camera, moon, gravel, brick, grass, coins, cell,
-  clock_motion, page, text);
-* scikit-learn ``load_sample_images()`` (china.jpg, flower.jpg);
-* matplotlib ``get_sample_data('grace_hopper.jpg')``;
-* procedural "dead leaves" images (:func:`dead_leaves`).
-
-The held-out benchmark is fixed: :data:`HELDOUT_NAMES` are never trained on, and the
-near-duplicates of those images (skimage's ``cat`` is ``chelsea``; ``motorcycle_right``
-is the stereo partner of ``motorcycle_left``) are excluded from training too.
+:mod:`restorers.training.corpus` lists which of these photos are trained on and which are held out, next to
+the Debian photos; this module only knows how to read a pip sample image and how to draw dead leaves.
 """
 
 from __future__ import annotations
@@ -19,12 +10,6 @@ from functools import lru_cache
 
 import numpy as np
 from PIL import Image
-
-HELDOUT_NAMES = ("astronaut", "coffee", "chelsea", "grace_hopper", "china", "motorcycle_left")
-EXCLUDED_NEAR_DUPLICATES = ("cat", "motorcycle_right")
-TRAIN_COLOUR_NAMES = ("rocket", "hubble_deep_field", "retina", "immunohistochemistry", "flower")
-TRAIN_GREY_NAMES = ("camera", "moon", "gravel", "brick", "grass", "coins", "cell", "clock_motion", "page", "text")
-HELDOUT_CROP = 256
 
 
 def _skimage(name: str) -> np.ndarray:
@@ -87,24 +72,6 @@ def package_provenance(name: str) -> str:
     if name == "clock_motion":
         return "scikit-image data file `clock_motion.png`"
     return f"scikit-image `skimage.data.{name}()`"
-
-
-def center_crop(array: np.ndarray, size: int) -> np.ndarray:
-    height, width = array.shape[:2]
-    size = min(size, height, width)
-    top, left = (height - size) // 2, (width - size) // 2
-    return array[top:top + size, left:left + size]
-
-
-def heldout_images(crop: int = HELDOUT_CROP) -> list[tuple[str, Image.Image]]:
-    """The built-in benchmark: centre crops of the held-out photos, as (name, RGB PIL) pairs."""
-    return [(name, Image.fromarray(center_crop(package_image(name), crop))) for name in HELDOUT_NAMES]
-
-
-def training_images() -> list[tuple[str, np.ndarray]]:
-    names = TRAIN_COLOUR_NAMES + TRAIN_GREY_NAMES
-    assert not set(names) & (set(HELDOUT_NAMES) | set(EXCLUDED_NEAR_DUPLICATES))
-    return [(name, package_image(name)) for name in names]
 
 
 def dead_leaves(size: int, rng: np.random.Generator, palette: np.ndarray | None = None,

@@ -1,36 +1,45 @@
-"""Write the app's example images into ``assets/examples`` from held-out package photos.
+"""Write the app's example images into ``assets/examples`` from the held-out benchmark.
 
     python -m restorers.training.make_examples
 
-``hq_*.png`` are clean 256x256 crops (the app degrades them first and can then score the result);
-``lq_*.png`` is an already degraded 64x64 input. All come from the held-out set, never trained on.
+``hq_*.png`` are clean 256x256 benchmark images (the app degrades them first and can then score the
+result); ``lq_*.png`` are already degraded 64x64 inputs. All are held out: never trained on.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+from PIL import Image
 
 from restorers.registry import ASSETS
 from restorers.tasks import get_task
-from restorers.training.data import heldout_images, package_provenance
 
-HQ_EXAMPLES = ("astronaut", "coffee", "chelsea")
-LQ_EXAMPLES = ("grace_hopper",)
+BENCHMARK = ASSETS / "benchmarks" / "heldout"
+HQ_EXAMPLES = ("pip__astronaut", "kphotoalbum__spiff", "opencv__butterfly", "mate__LadyBird")
+LQ_EXAMPLES = ("pip__grace_hopper", "lomiri__picosdeeuropa")
 
 
 def main(folder: Path = ASSETS / "examples") -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    images = dict(heldout_images())
+    for old in list(folder.glob("hq_*.png")) + list(folder.glob("lq_*.png")):
+        old.unlink()
+    provenance = {row["file"]: row for row in json.loads((BENCHMARK / "provenance.json").read_text())}
     task = get_task("sr_x4")
-    lines = ["# Example images", "", "Held-out crops (never used in training); written by "
-             "`python -m restorers.training.make_examples`.", "", "| file | source |", "|---|---|"]
-    for name in HQ_EXAMPLES:
-        images[name].save(folder / f"hq_{name}.png")
-        lines.append(f"| hq_{name}.png | 256x256 centre crop of {package_provenance(name)} |")
-    for name in LQ_EXAMPLES:
-        task.degrade(images[name]).save(folder / f"lq_{name}.png")
-        lines.append(f"| lq_{name}.png | MATLAB-bicubic x1/4 of the 256x256 centre crop of "
-                     f"{package_provenance(name)} |")
+    lines = ["# Example images", "", "Held-out benchmark images (never used in training); written by "
+             "`python -m restorers.training.make_examples` from `assets/benchmarks/heldout`.", "",
+             "| file | source | licence |", "|---|---|---|"]
+    for stem in HQ_EXAMPLES + LQ_EXAMPLES:
+        source = provenance[f"{stem}.png"]
+        image = Image.open(BENCHMARK / f"{stem}.png").convert("RGB")
+        name = stem.split("__", 1)[1]
+        if stem in HQ_EXAMPLES:
+            target, what = f"hq_{name}.png", "256x256 benchmark image"
+        else:
+            image, target, what = task.degrade(image), f"lq_{name}.png", "MATLAB-bicubic x1/4 of the benchmark image"
+        image.save(folder / target)
+        lines.append(f"| {target} | {what} from {source['package']} `{source['source_file']}` | {source['licence']} |")
     (folder / "README.md").write_text("\n".join(lines) + "\n")
 
 

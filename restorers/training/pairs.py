@@ -1,31 +1,59 @@
-"""Random (HQ, LQ) training pairs for x4 super-resolution, built on the fly from offline images."""
+"""Random (HQ, LQ) training pairs for x4 super-resolution, built on the fly from the offline corpus."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+from PIL import Image
 
 from ..degradations import matlab_imresize
-from .data import dead_leaves, training_images
+from .corpus import load_photo, training_photos
+from .data import dead_leaves
+
+
+def photo_pyramid(array: np.ndarray, min_side: int) -> list[np.ndarray]:
+    """The photo and its antialiased halvings down to ``min_side``.
+
+    Camera-resolution photos are smooth at the pixel level; their halvings have the detail density of the
+    web-sized photos that SR is judged on, and give the network edges at every scale.
+    """
+    levels = [array]
+    while min(levels[-1].shape[:2]) // 2 >= min_side:
+        height, width = levels[-1].shape[:2]
+        half = Image.fromarray(levels[-1]).resize((width // 2, height // 2), Image.Resampling.LANCZOS)
+        levels.append(np.asarray(half))
+    return levels
 
 
 class SRPairSampler:
-    """Crops of package photos (with flips/rotations) mixed with dead-leaves images; LQ = MATLAB bicubic x1/4."""
+    """Crops of corpus photos (any pyramid level, flips, rotations) mixed with dead-leaves images.
 
-    def __init__(self, crop: int = 128, scale: int = 4, photo_fraction: float = 0.7, pool_size: int = 512,
-                 seed: int = 0):
+    LQ = MATLAB bicubic x1/scale of the HQ crop (the task's own degradation).
+    """
+
+    def __init__(self, crop: int = 128, scale: int = 4, photo_fraction: float = 0.85, pool_size: int = 256,
+                 seed: int = 0, photos: list | None = None):
         if crop % scale:
             raise ValueError("the crop must be a multiple of the scale")
         self.crop, self.scale, self.photo_fraction = crop, scale, photo_fraction
         self.rng = np.random.default_rng(seed)
-        self.photos = [array for _, array in training_images() if min(array.shape[:2]) >= crop]
-        palette = np.concatenate([p[:: 7, :: 7].reshape(-1, 3) for p in self.photos])
+        chosen = training_photos() if photos is None else photos
+        self.photo_ids = [p.id for p in chosen]
+        self.pyramids = []
+        for photo in chosen:
+            array = load_photo(photo.id)
+            if min(array.shape[:2]) >= crop:
+                self.pyramids.append(photo_pyramid(array, crop))
+        if not self.pyramids:
+            raise ValueError("no training photo is large enough for the crop")
+        palette = np.concatenate([levels[-1][::7, ::7].reshape(-1, 3) for levels in self.pyramids])
         self.leaves = [dead_leaves(crop, self.rng, palette) for _ in range(pool_size)]
 
     def _hq(self) -> np.ndarray:
         rng = self.rng
         if rng.uniform() < self.photo_fraction:
-            photo = self.photos[rng.integers(len(self.photos))]
+            levels = self.pyramids[rng.integers(len(self.pyramids))]
+            photo = levels[rng.integers(len(levels))]
             top = rng.integers(photo.shape[0] - self.crop + 1)
             left = rng.integers(photo.shape[1] - self.crop + 1)
             patch = photo[top:top + self.crop, left:left + self.crop]
