@@ -39,7 +39,7 @@ METHODS: dict[str, MethodSpec] = {
     "regression": MethodSpec(
         id="regression", title="Regression (one-shot CNN)", pipeline="restorers.regression.pipeline:RegressionPipeline",
         tasks=("sr_x4",), has_steps=False, default_checkpoints={"sr_x4": "regression-sr_x4"},
-        paper="PSNR-oriented one-shot baseline (Real-ESRGAN's SRVGGNetCompact layout, L1), trained here"),
+        paper="PSNR-oriented one-shot baseline (EDSR-style residual CNN at LR resolution, L1), trained here"),
     "bicubic": MethodSpec(
         id="bicubic", title="Bicubic", pipeline="restorers.baselines.bicubic:BicubicPipeline",
         tasks=("sr_x4",), has_steps=False, paper="MATLAB imresize bicubic"),

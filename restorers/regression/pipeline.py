@@ -11,13 +11,13 @@ import torch
 from diffusers import DiffusionPipeline, ImagePipelineOutput
 
 from ..image_io import pil_to_tensor, postprocess, prepare_image
-from .network import CompactSRNet
+from .network import ResidualSRNet
 
 
 class RegressionPipeline(DiffusionPipeline):
     denoiser_names = ("network",)  # one call per image: NFE 1
 
-    def __init__(self, network: CompactSRNet, sf: int = 4):
+    def __init__(self, network: ResidualSRNet, sf: int = 4):
         super().__init__()
         self.register_modules(network=network)
         self.register_to_config(sf=sf)

@@ -174,17 +174,18 @@ def render(folder: Path, result: dict, training: dict) -> str:
     n = len(result["rows"])
     if method == "resshift":
         what = ("A small ResShift model (Yue et al., NeurIPS 2023) trained here, offline. It is the official method "
-                "(the residual-shifting chain with the 4-step schedule, x0 prediction) with two CPU-sized changes: "
+                "(the residual-shifting chain with the 4-step schedule, x0 prediction) with three CPU-sized changes: "
                 "the latent space is a lossless 4x pixel-unshuffle instead of the VQ-GAN (so the Swin-UNet runs at "
-                f"LR resolution), and the Swin-UNet has {params:,} parameters instead of 118.6 M.")
+                f"LR resolution), the Swin-UNet has {params:,} parameters instead of 118.6 M, and its x0 "
+                "prediction is parameterised as a correction of the LQ latent z_y (`lq_residual`: the untrained "
+                "network predicts bicubic, so training spends its steps on detail).")
         objective = "MSE on the x0 prediction, t uniform over the chain (ResShift's loss without its LPIPS term)"
         tags = "[image-restoration, super-resolution, resshift, diffusion]"
         claim_steps = f" with its default {result['steps'][-1]} steps"
     else:
-        what = (f"The one-shot regression baseline: a {params:,}-parameter CompactSRNet (Real-ESRGAN's "
-                "SRVGGNetCompact layout: 3x3 convolutions with PReLU at LR resolution, pixel shuffle, nearest-"
-                "upsampled input added) trained with L1. One network call (1 NFE). Its state dict loads in "
-                "`spandrel` as 'RealESRGAN Compact'.")
+        what = (f"The one-shot regression baseline: a {params:,}-parameter ResidualSRNet (EDSR-style residual "
+                "blocks of 3x3 convolutions at LR resolution, pixel shuffle, bicubic-upsampled input added) trained "
+                "with L1. One network call (1 NFE).")
         objective = "L1 between the output and the HQ crop"
         tags = "[image-restoration, super-resolution, regression]"
         claim_steps = ""

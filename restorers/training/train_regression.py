@@ -1,4 +1,4 @@
-"""Train the embedded ``regression`` x4 network (CompactSRNet, L1 loss) on the offline corpus.
+"""Train the embedded ``regression`` x4 network (ResidualSRNet, L1 loss) on the offline corpus.
 
     python -m restorers.training.train_regression --run-dir runs/regression-sr_x4 \
         --out assets/checkpoints/regression-sr_x4 --steps 2400 --minutes 60
@@ -14,15 +14,15 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..regression.network import CompactSRNet
+from ..regression.network import ResidualSRNet
 from ..regression.pipeline import RegressionPipeline
 from .loop import add_training_arguments, earlier_stages, train
 
 SCALE = 4
-EMBEDDED_CONFIG = dict(in_channels=3, out_channels=3, num_feat=64, num_conv=16, upscale=SCALE)
+EMBEDDED_CONFIG = dict(in_channels=3, channels=48, num_blocks=12, upscale=SCALE)
 
 
-def l1_loss(model: CompactSRNet, hq: torch.Tensor, lq: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def l1_loss(model: ResidualSRNet, hq: torch.Tensor, lq: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     lq = lq.contiguous(memory_format=torch.channels_last)  # ~15% faster convolutions on CPU
     return F.l1_loss(model(lq), hq)
 
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_arguments(parser, steps=2400, batch=32, crop=192, lr=1e-3, warmup=100)
     args = parser.parse_args(argv)
-    model = CompactSRNet(**EMBEDDED_CONFIG)
+    model = ResidualSRNet(**EMBEDDED_CONFIG)
     stages = []
     if args.init_from:
         from safetensors.torch import load_file

@@ -1,0 +1,124 @@
+"""DP-IR's sampler: the schedule, the x0-parameterised step, and the accelerated start of Lemma 3.2."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from restorers.dpir.scheduler import DPIRScheduler
+
+
+def iterate_single_steps(s: DPIRScheduler, tau: int, start: int | None = None) -> tuple[float, float, float]:
+    """Run the start - tau single reverse steps with x0_hat fixed at x_IR, tracking x = a x_IR + b x_T + noise."""
+    start = s.config.num_train_timesteps if start is None else start
+    a, b, var = 0.0, 1.0, 0.0
+    for t in range(start, tau, -1):
+        c = s.xt_coefficient(t)
+        a, b = s.gamma(t) + c * a, c * b
+        var = c * c * var + (s.variance(t) if t > 1 else 0.0)
+    return a, b, var
+
+
+def test_schedule_matches_the_fact_sheet_numbers():
+    s = DPIRScheduler()
+    assert s.alphas_cumprod[0] == 1.0
+    assert s.alphas_cumprod[5] == pytest.approx(0.999301, abs=1e-6)
+    assert s.alphas_cumprod[250] == pytest.approx(0.524085, abs=1e-6)
+    assert float(s.sigma_tilde(250)) == pytest.approx(0.95294, abs=1e-5)
+    assert 255 * float(s.sigma_tilde(251)) == pytest.approx(244.30, abs=0.01)  # the denoiser's range, 0-based 250
+    assert s.alphas_cumprod[1000] == pytest.approx(4.04e-5, rel=1e-2)
+
+
+@pytest.mark.parametrize("tau,expected", [(5, (0.999650, 4.44e-6, 8.32e-4)), (250, (0.723911, 4.18e-3, 0.47749))])
+def test_jump_coefficients_match_the_fact_sheet(tau, expected):
+    c_ir, c_t, var = DPIRScheduler().jump_coefficients(tau)
+    assert c_ir == pytest.approx(expected[0], abs=1e-6)
+    assert c_t == pytest.approx(expected[1], rel=1e-2)
+    assert var == pytest.approx(expected[2], rel=1e-3)
+
+
+@pytest.mark.parametrize("variance_type", ["beta", "posterior"])
+@pytest.mark.parametrize("tau", [0, 1, 5, 250, 999])
+def test_jump_has_the_distribution_of_the_single_steps(variance_type, tau):
+    s = DPIRScheduler(variance_type=variance_type)
+    jump = s.jump_coefficients(tau)
+    steps = iterate_single_steps(s, tau)
+    np.testing.assert_allclose(jump, steps, rtol=1e-6, atol=1e-10)
+
+
+def test_jump_with_posterior_variance_is_close_to_the_forward_process():
+    s = DPIRScheduler(variance_type="posterior")
+    c_ir, c_t, var = s.jump_coefficients(250)
+    abar = s.alphas_cumprod[250]
+    assert c_ir == pytest.approx(np.sqrt(abar), abs=1e-4)
+    assert var + c_t ** 2 == pytest.approx(1 - abar, abs=1e-4)
+
+
+def test_ddpm_step_is_the_posterior_mean_plus_beta_noise():
+    s = DPIRScheduler(tau=10)
+    x_t, x0 = torch.randn(2, 3, 4, 4, dtype=torch.float64), torch.randn(2, 3, 4, 4, dtype=torch.float64)
+    abar, beta, t = s.alphas_cumprod, s.betas, 7
+    mean = (np.sqrt(abar[t - 1]) * beta[t] / (1 - abar[t])) * x0 + (np.sqrt(1 - beta[t]) * (1 - abar[t - 1]) / (1 - abar[t])) * x_t
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    out = s.step(x0, t, x_t, generator=g1).prev_sample
+    z = torch.randn(x_t.shape, generator=g2, dtype=torch.float64)
+    torch.testing.assert_close(out, mean + np.sqrt(beta[t]) * z)
+    last = s.step(x0, 1, x_t, generator=g1).prev_sample  # no noise on the last step
+    torch.testing.assert_close(last, s.gamma(1) * x0 + s.xt_coefficient(1) * x_t)
+    torch.testing.assert_close(last, x0)  # abar_0 = 1: the last mean is x0 itself
+
+
+def test_ddim_stride_and_deterministic_update():
+    s = DPIRScheduler()
+    s.set_timesteps(tau=250, ddim_stride=5)
+    assert s.num_inference_steps == 50 and s.timesteps[0] == 250 and s.timesteps[-1] == 5
+    s.set_timesteps(50, tau=250)  # the same, asked for by the number of network calls
+    assert s.stride == 5 and s.num_inference_steps == 50
+    x0 = torch.randn(1, 3, 4, 4, dtype=torch.float64)
+    noise = torch.randn(1, 3, 4, 4, dtype=torch.float64)
+    abar = s.alphas_cumprod
+    x_t = np.sqrt(abar[250]) * x0 + np.sqrt(1 - abar[250]) * noise
+    out = s.step(x0, 250, x_t).prev_sample  # eta = 0 and the true x0: lands on the forward marginal's mean path
+    torch.testing.assert_close(out, np.sqrt(abar[245]) * x0 + np.sqrt(1 - abar[245]) * noise)
+    end = s.step(x0, 5, x_t).prev_sample
+    torch.testing.assert_close(end, x0)
+
+
+def test_ddim_with_eta_one_and_stride_one_is_ddpm_with_posterior_variance():
+    ddim = DPIRScheduler(variance_type="posterior", eta=1.0)
+    ddim.set_timesteps(tau=20)
+    ddim.use_ddim = True  # force the DDIM formula on single steps
+    ddpm = DPIRScheduler(variance_type="posterior")
+    ddpm.set_timesteps(tau=20)
+    x_t, x0 = torch.randn(1, 3, 4, 4, dtype=torch.float64), torch.randn(1, 3, 4, 4, dtype=torch.float64)
+    a = ddim.step(x0, 12, x_t, generator=torch.Generator().manual_seed(1)).prev_sample
+    b = ddpm.step(x0, 12, x_t, generator=torch.Generator().manual_seed(1)).prev_sample
+    torch.testing.assert_close(a, b)
+
+
+def test_accelerated_start_samples_the_jump():
+    s = DPIRScheduler()
+    ir = torch.full((4000, 1), 0.5, dtype=torch.float64)
+    x = s.accelerated_start(ir, tau=250, generator=torch.Generator().manual_seed(0))
+    c_ir, c_t, var = s.jump_coefficients(250)
+    assert float(x.mean()) == pytest.approx(c_ir * 0.5, abs=0.03)
+    assert float(x.var()) == pytest.approx(var + c_t ** 2, rel=0.06)
+
+
+def test_bad_parameters_are_refused():
+    with pytest.raises(ValueError, match="variance_type"):
+        DPIRScheduler(variance_type="fixed")
+    s = DPIRScheduler()
+    with pytest.raises(ValueError, match="tau"):
+        s.set_timesteps(tau=0)
+    with pytest.raises(ValueError, match="num_inference_steps"):
+        s.set_timesteps(300, tau=250)
+
+
+def test_config_round_trip(tmp_path):
+    s = DPIRScheduler(tau=5, variance_type="posterior")
+    s.save_pretrained(tmp_path)
+    again = DPIRScheduler.from_pretrained(tmp_path)
+    assert again.config.tau == 5 and again.config.variance_type == "posterior"
+    assert again.jump_coefficients(5) == s.jump_coefficients(5)
