@@ -65,6 +65,41 @@ def _read_input(image) -> Image.Image:
         raise gr.Error(str(err)) from err
 
 
+MAX_SEED = 2**32 - 1  # exact in JSON and in a browser's number box
+
+
+def _integral(value, what: str) -> int:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise gr.Error(f"{what} must be a whole number, got {value!r}") from None
+    if not number.is_integer():
+        raise gr.Error(f"{what} must be a whole number, got {value!r}")
+    return int(number)
+
+
+def parse_seed(seed) -> int:
+    """None/empty means 0; anything else must be a whole number in [0, MAX_SEED] (never silently rounded)."""
+    if seed in (None, ""):
+        return 0
+    value = _integral(seed, "the seed")
+    if not 0 <= value <= MAX_SEED:
+        raise gr.Error(f"the seed must be between 0 and {MAX_SEED}, got {value}")
+    return value
+
+
+def parse_steps(steps, method: str, task: str) -> int | None:
+    """None/empty means the method's default; otherwise a whole number in the method's range."""
+    if steps in (None, ""):
+        return None
+    value = _integral(steps, "steps")
+    maximum, default = step_range(method, task)
+    if not 1 <= value <= maximum:
+        raise gr.Error(f"{restorers.get_method(method).title} takes 1 to {maximum} steps (empty: its default, "
+                       f"{default}); got {value}")
+    return value
+
+
 def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool):
     """Shared by the UI and the API: returns (lq, restored, hq or None, scored)."""
     try:
@@ -76,19 +111,8 @@ def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool):
         raise gr.Error(f"{spec.title} does not serve {task.title}; choose one of: "
                        f"{', '.join(restorers.list_methods(task_id))}")
     picture = _read_input(image)
-    try:
-        seed = int(seed if seed is not None else 0)
-    except (TypeError, ValueError):
-        raise gr.Error(f"the seed must be an integer, got {seed!r}") from None
-    if not 0 <= seed < 2**63:
-        raise gr.Error("the seed must be between 0 and 2**63 - 1")
-    try:
-        steps = None if steps in (None, "", 0) or not spec.has_steps else int(steps)
-    except (TypeError, ValueError):
-        raise gr.Error(f"steps must be an integer, got {steps!r}") from None
-    limits = step_range(method, task_id)
-    if steps is not None and limits and not 1 <= steps <= limits[0]:
-        raise gr.Error(f"{spec.title} takes 1 to {limits[0]} steps, got {steps}")
+    seed = parse_seed(seed)
+    steps = parse_steps(steps, method, task_id) if spec.has_steps else None
     try:
         hq = None
         if degrade_first:
@@ -102,8 +126,8 @@ def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool):
         raise gr.Error(str(err)) from err
     if lq.width * lq.height > MAX_LQ_PIXELS:
         raise gr.Error(f"the {'degraded ' if degrade_first else ''}input is {lq.width}x{lq.height}; this demo "
-                       f"restores inputs up to {MAX_LQ_PIXELS:,} pixels on its CPU. Crop it, or run "
-                       "`python -m leaderboard.sweep --dataset <folder>` for large images.")
+                       f"restores inputs up to {MAX_LQ_PIXELS:,} pixels on its CPU. Crop it, or restore large "
+                       "images with the sweep: python -m leaderboard.sweep --dataset FOLDER")
     try:
         with _RUN_LOCK:
             scored = restore_and_score(get_pipeline(method, task_id), task, lq, hq, steps, seed)
@@ -149,7 +173,7 @@ def on_method_change(method: str, task: str):
         # keep the range (Gradio refuses a slider whose minimum equals its maximum); only lock it
         return gr.Slider(interactive=False, info="this method has no sampling steps (NFE 0): the value is ignored")
     return gr.Slider(value=limits[1], minimum=1, maximum=limits[0], interactive=True,
-                     info=f"1 to {limits[0]}; fewer steps respace the chain (one network call per step)")
+                     info=f"1 to {limits[0]} network calls (NFE); fewer is faster, usually at some cost in quality")
 
 
 # -- leaderboard ----------------------------------------------------------------------------------------
@@ -199,7 +223,7 @@ def build_demo() -> gr.Blocks:
                                   "and score the result against it", value=False)
                         method = gr.Dropdown(method_choices(SR_TASK), value=task.default_method, label="Method")
                         steps = gr.Slider(1, 4, value=4, step=1, label="Sampling steps")
-                        seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
+                        seed = gr.Number(value=0, minimum=0, maximum=MAX_SEED, label=f"Seed (0 to {MAX_SEED})")
                         run = gr.Button("Restore", variant="primary")
                         for kind, label in (("hq", "Clean HQ photos: degraded first, then scored against them"),
                                             ("lq", "Already degraded inputs: restored as given")):
@@ -245,8 +269,9 @@ def build_demo() -> gr.Blocks:
             api_task = gr.Dropdown(restorers.list_tasks(), value=SR_TASK, label="task")
             api_method = gr.Dropdown(restorers.list_methods(), value=task.default_method, label="method")
             api_image = gr.File(label="image", type="filepath")  # read by our loader: clear errors, any mode
-            api_steps = gr.Number(value=None, precision=0, label="steps (empty: the method's default)")
-            api_seed = gr.Number(value=0, precision=0, label="seed")
+            # precision=None: a fractional value reaches our check instead of being rounded by Gradio
+            api_steps = gr.Number(value=None, label="steps (empty: the method's default)")
+            api_seed = gr.Number(value=0, minimum=0, maximum=MAX_SEED, label="seed")
             api_out = gr.Image(type="pil", format="png", label="restored")
             api_info = gr.JSON(label="info")
             api_button = gr.Button("restore")

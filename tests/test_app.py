@@ -110,6 +110,29 @@ def test_restore_endpoint_rejects_bad_input_with_a_clear_message(client, tmp_pat
         client.predict("sr_x4", "resshift", handle_file(str(path)), steps, 0, api_name="/restore")
 
 
+@pytest.mark.parametrize("steps, seed, message", [
+    (0, 0, "takes 1 to 4 steps"), (-1, 0, "takes 1 to 4 steps"), (1000, 0, "takes 1 to 4 steps"),
+    (2.5, 0, "whole number"), (2, 3.7, "whole number"), (2, 2**32, "maximum value 4294967295|between 0 and 4294967295"),
+    (2, -1, "minimum value 0|between 0 and"),  # Gradio's own range check or ours: either names the range
+])
+def test_steps_and_seed_are_validated_not_silently_changed(client, tmp_path, steps, seed, message):
+    from gradio_client import handle_file
+
+    path = tmp_path / "input.png"
+    random_image(16, 16).save(path)
+    with pytest.raises(Exception, match=message):
+        client.predict("sr_x4", "resshift", handle_file(str(path)), steps, seed, api_name="/restore")
+
+
+def test_the_largest_seed_the_message_allows_is_accepted(client, tmp_path):
+    from gradio_client import handle_file
+
+    path = tmp_path / "input.png"
+    random_image(16, 16).save(path)
+    _, info = client.predict("sr_x4", "resshift", handle_file(str(path)), 1, 2**32 - 1, api_name="/restore")
+    assert info["seed"] == 2**32 - 1 and info["nfe"] == 1
+
+
 def test_ui_path_degrades_first_and_scores_against_the_hq():
     import app
 
