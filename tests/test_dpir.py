@@ -1,4 +1,4 @@
-"""DP-IR's sampler: the schedule, the x0-parameterised step, and the accelerated start of Lemma 3.2."""
+"""DP-IR: the sampler (schedule, x0 step, the accelerated start of Lemma 3.2) and the Fusion network."""
 
 from __future__ import annotations
 
@@ -122,3 +122,25 @@ def test_config_round_trip(tmp_path):
     again = DPIRScheduler.from_pretrained(tmp_path)
     assert again.config.tau == 5 and again.config.variance_type == "posterior"
     assert again.jump_coefficients(5) == s.jump_coefficients(5)
+
+
+# -- the Fusion network (same folder, the one per-task module) -------------------------------------------------
+from restorers.dpir.fusion import FusionNet  # noqa: E402
+
+
+def test_fusion_has_the_papers_parameter_count():
+    assert sum(p.numel() for p in FusionNet().parameters()) == 731_267  # "0.73M" (App. I)
+
+
+def test_fusion_is_a_convex_channel_mix_of_shared_encodings():
+    torch.manual_seed(0)
+    net = FusionNet(num_features=8, growth=4, time_dim=8).eval()
+    ir, den = torch.rand(2, 3, 6, 6), torch.rand(2, 3, 6, 6)
+    t = torch.tensor([3, 200])
+    w = net.channel_weights(t)
+    assert w.shape == (2, 8) and bool(((w > 0) & (w < 1)).all())
+    expected = net.decoder(w[:, :, None, None] * net.encoder(den) + (1 - w[:, :, None, None]) * net.encoder(ir))
+    torch.testing.assert_close(net(ir, den, t), expected)
+    same = net(ir, ir, t)  # equal inputs: the mix is the identity, whatever w is
+    torch.testing.assert_close(same, net.decoder(net.encoder(ir)))
+    assert net(ir, den, 7).shape == (2, 3, 6, 6)
