@@ -134,3 +134,25 @@ def test_image_modes_are_converted_and_bad_inputs_rejected(tiny_pipeline):
 def test_make_tiny_pipeline_is_reproducible():
     a, b = make_tiny_pipeline(seed=1), make_tiny_pipeline(seed=1)
     assert all(torch.equal(x, y) for x, y in zip(a.unet.state_dict().values(), b.unet.state_dict().values()))
+
+
+def test_lq_residual_unet_starts_at_the_lq_latent_and_restores_bicubic():
+    """With ``lq_residual`` the untrained UNet predicts z_y, so the 4-step sample is torch-bicubic upsampling."""
+    import torch.nn.functional as F
+
+    from conftest import TINY_UNET
+    from restorers.resshift.pipeline import ResShiftPipeline
+    from restorers.resshift.scheduler import ResShiftScheduler
+    from restorers.resshift.unet import ResShiftUNet
+
+    torch.manual_seed(0)
+    unet = ResShiftUNet(**TINY_UNET, lq_residual=4).eval()
+    pipe = ResShiftPipeline(unet=unet, scheduler=ResShiftScheduler(num_train_timesteps=4), vqvae=None, sf=4,
+                            latent_factor=4)
+    pipe.set_progress_bar_config(disable=True)
+    lq = torch.rand(1, 3, 16, 16) * 2 - 1
+    z_y = pipe.lq_latents(lq)
+    torch.testing.assert_close(unet(torch.randn_like(z_y), torch.tensor([2]), lq=lq).sample, z_y)
+    with torch.no_grad():
+        out = pipe.restore_tensor(lq, 4, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(out, (F.interpolate(lq, scale_factor=4, mode="bicubic").clamp(-1, 1) + 1) / 2)
