@@ -205,7 +205,7 @@ pipeline_tag: image-to-image
 {what} It lives in this repository so that the workbench does its job on a fresh clone with no network.
 
 **Held-out result (measured):**{claim_steps} it is **{margin:+.2f} dB PSNR-Y** over MATLAB bicubic on average over
-the {n} photos of the built-in benchmark (LPIPS {ours['lpips']:.4f} vs {bic['lpips']:.4f} for bicubic).{regression_line}
+the {n} photos of the built-in held-out benchmark (LPIPS {ours['lpips']:.4f} vs {bic['lpips']:.4f} for bicubic).{regression_line}
 A {lq_w}x{lq_h} -> {4 * lq_w}x{4 * lq_h} image takes {seconds:.3f} s (median; {platform.machine()} CPU,
 {torch.get_num_threads()} threads).
 
