@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 from diffusers import DiffusionPipeline, ImagePipelineOutput
-from PIL import Image
 
 import restorers
 from conftest import random_image

@@ -32,9 +32,6 @@ from PIL import Image, ImageOps
 
 from .data import package_image, package_provenance
 
-# A photo is only ever decoded from a package we fetched ourselves; still, refuse absurd sizes.
-Image.MAX_IMAGE_PIXELS = 64_000_000
-
 
 def corpus_dir() -> Path:
     return Path(os.environ.get("RESTORERS_CORPUS", Path.home() / ".cache" / "restorers" / "corpus"))
