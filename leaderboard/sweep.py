@@ -132,9 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyError, ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    shown = ["method", "nfe", "tflops", "seconds_per_image", "psnr_y", "ssim_y"]
+    shown = ["method", "nfe", "tflops", "seconds_per_image", "psnr_y", "ssim_y", "lpips"]
     for row in rows:
-        print("  ".join(f"{k}={row[k]:.4g}" if isinstance(row[k], float) else f"{k}={row[k]}" for k in shown))
+        print("  ".join(f"{k}={row[k]:.4g}" if isinstance(row[k], float)
+                        else f"{k}={'unavailable' if row[k] is None else row[k]}" for k in shown))
     print(f"wrote {len(rows)} rows to {out}")
     return 0
 
