@@ -79,6 +79,14 @@ def prepare_image(image, min_side: int = MIN_SIDE, max_pixels: int = MAX_PIXELS)
     return image
 
 
+def images_to_batch(image) -> torch.Tensor:
+    """A pipeline's ``image`` argument (one image or a list of equally sized ones) -> Bx3xHxW in [0, 1]."""
+    images = [prepare_image(im) for im in (image if isinstance(image, (list, tuple)) else [image])]
+    if len({im.size for im in images}) != 1:
+        raise ValueError("all images in a batch must have the same size")
+    return torch.cat([pil_to_tensor(im) for im in images])
+
+
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
     """RGB PIL -> 1x3xHxW float32 in [0, 1]."""
     array = np.asarray(image, dtype=np.float32) / 255.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from diffusers import DiffusionPipeline, ImagePipelineOutput
 
-from ..image_io import pil_to_tensor, postprocess, prepare_image
+from ..image_io import images_to_batch, postprocess
 from .network import ResidualSRNet
 
 
@@ -30,11 +30,7 @@ class RegressionPipeline(DiffusionPipeline):
     @torch.no_grad()
     def __call__(self, image, num_inference_steps: int | None = None, generator: torch.Generator | None = None,
                  output_type: str = "pil", return_dict: bool = True):
-        images = image if isinstance(image, (list, tuple)) else [image]
-        images = [prepare_image(im) for im in images]
-        if len({im.size for im in images}) != 1:
-            raise ValueError("all images in a batch must have the same size")
-        lq = torch.cat([pil_to_tensor(im) for im in images])
+        lq = images_to_batch(image)
         restored = self.restore_tensor(lq.to(device=self._execution_device, dtype=self.network.dtype))
         output = postprocess(restored, output_type)
         return ImagePipelineOutput(images=output) if return_dict else (output,)

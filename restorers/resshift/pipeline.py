@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from diffusers import DiffusionPipeline, ImagePipelineOutput, VQModel
 
-from ..image_io import pil_to_tensor, postprocess, prepare_image, to_signed, to_unit
+from ..image_io import images_to_batch, postprocess, to_signed, to_unit
 from .scheduler import ResShiftScheduler
 from .unet import ResShiftUNet
 
@@ -104,11 +104,7 @@ class ResShiftPipeline(DiffusionPipeline):
         ``num_inference_steps`` defaults to the trained chain length (4 for the released models); fewer
         steps use ResShift's respacing. Each step is exactly one UNet call.
         """
-        images = image if isinstance(image, (list, tuple)) else [image]
-        images = [prepare_image(im) for im in images]
-        if len({im.size for im in images}) != 1:
-            raise ValueError("all images in a batch must have the same size")
-        lq = to_signed(torch.cat([pil_to_tensor(im) for im in images]))
+        lq = to_signed(images_to_batch(image))
         restored = self.restore_tensor(lq.to(device=self._execution_device, dtype=self.unet.dtype),
                                        num_inference_steps, generator)
         output = postprocess(restored, output_type)

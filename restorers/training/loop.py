@@ -66,6 +66,16 @@ def earlier_stages(folder: Path) -> list[dict]:
     return info.get("stages") or [{k: v for k, v in info.items() if k != "parameters"}]
 
 
+def initialise_from(model: torch.nn.Module, folder: str | Path, component: str) -> list[dict]:
+    """Load an exported folder's ``component`` weights into ``model``; return the stages that produced them."""
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    stages = earlier_stages(folder)  # first: refuses a folder without its training record
+    model.load_state_dict(load_file(folder / component / "diffusion_pytorch_model.safetensors"))
+    return stages
+
+
 def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, torch.Tensor, torch.Tensor,
                                                      torch.Generator], torch.Tensor],
           export: Callable[[torch.nn.Module], None], args: argparse.Namespace, stages_before: list[dict],

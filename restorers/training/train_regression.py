@@ -9,14 +9,13 @@ Resumable: rerun the same command after an interruption and it continues from ``
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from ..regression.network import ResidualSRNet
 from ..regression.pipeline import RegressionPipeline
-from .loop import add_training_arguments, earlier_stages, train
+from .loop import add_training_arguments, initialise_from, train
 
 SCALE = 4
 EMBEDDED_CONFIG = dict(in_channels=3, channels=48, num_blocks=12, upscale=SCALE)
@@ -32,12 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     add_training_arguments(parser, steps=2400, batch=32, crop=192, lr=1e-3, warmup=100)
     args = parser.parse_args(argv)
     model = ResidualSRNet(**EMBEDDED_CONFIG)
-    stages = []
-    if args.init_from:
-        from safetensors.torch import load_file
-
-        model.load_state_dict(load_file(Path(args.init_from) / "network" / "diffusion_pytorch_model.safetensors"))
-        stages = earlier_stages(Path(args.init_from))
+    stages = initialise_from(model, args.init_from, "network") if args.init_from else []
     model = model.to(memory_format=torch.channels_last)
 
     def export(ema: torch.nn.Module) -> None:

@@ -11,7 +11,6 @@ MSE between the UNet's x0 prediction and x_0. The run is resumable: the state is
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +18,7 @@ import torch.nn.functional as F
 from ..resshift.pipeline import ResShiftPipeline
 from ..resshift.scheduler import ResShiftScheduler
 from ..resshift.unet import ResShiftUNet
-from .loop import add_training_arguments, earlier_stages, train
+from .loop import add_training_arguments, initialise_from, train
 
 SCALE = 4
 EMBEDDED_UNET_CONFIG = dict(
@@ -49,12 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     unet = ResShiftUNet(**EMBEDDED_UNET_CONFIG)
-    stages = []
-    if args.init_from:
-        from safetensors.torch import load_file
-
-        stages = earlier_stages(Path(args.init_from))  # first: refuses a folder without its record
-        unet.load_state_dict(load_file(Path(args.init_from) / "unet" / "diffusion_pytorch_model.safetensors"))
+    stages = initialise_from(unet, args.init_from, "unet") if args.init_from else []
     scheduler = ResShiftScheduler(**EMBEDDED_SCHEDULER_CONFIG)
 
     def loss(model, hq, lq, generator):
