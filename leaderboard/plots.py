@@ -17,17 +17,31 @@ def metric_label(metric: str) -> str:
     return f"{spec.label} {spec.arrow}" if spec else metric
 
 
+def sampler_variant(row) -> str:
+    """How a DP-IR-family row was sampled, so that a tau sweep and a DDIM sweep draw separate lines."""
+    tau = row.get("tau")
+    if tau is None or pd.isna(tau):
+        return ""
+    if row.get("method") == "dpir":
+        return "DDPM after the jump, tau varies" if row.get("sampler") == "ddpm" else f"DDIM after the jump to tau={int(tau)}"
+    return "from x_T, no jump"
+
+
 def quality_vs_cost(frame: pd.DataFrame, metric: str = "psnr_y", cost: str = "nfe", log_x: bool = True) -> go.Figure:
     """Lines over each method's sweep; methods with zero cost (no network) become dashed reference lines."""
     if cost not in COST_AXES:
         raise ValueError(f"cost axis must be one of {', '.join(COST_AXES)}")
     figure = go.Figure()
     data = frame.dropna(subset=[metric]) if metric in frame else frame.iloc[0:0]
+    data = data.assign(variant=[sampler_variant(r) for r in data.to_dict("records")]) if not data.empty \
+        else data.assign(variant=[])
     colours = px.colors.qualitative.Plotly
-    for i, ((method, checkpoint, source), group) in enumerate(
-            data.groupby(["method", "checkpoint", "source"], dropna=False, sort=True)):
+    for i, ((method, checkpoint, source, variant), group) in enumerate(
+            data.groupby(["method", "checkpoint", "source", "variant"], dropna=False, sort=True)):
         several = data.loc[data["method"] == method, "checkpoint"].nunique(dropna=False) > 1
         name = f"{method} ({checkpoint})" if several else method
+        if variant:
+            name += f": {variant}"
         if source != "measured":
             name += f" [{source}]"
         colour = colours[i % len(colours)]

@@ -53,25 +53,58 @@ def checkpoint_label(method: str, task: str, checkpoint: str | None) -> str:
     return f"embedded:{default.name}" if default else "none"
 
 
+def sweep_jobs(methods: list[str], nfe: list[int] | None, taus: list[int] | None = None) -> list[tuple]:
+    """(method, steps, tau) per configuration; tau only for methods with an accelerated start (DP-IR)."""
+    jobs = []
+    for method in methods:
+        spec = get_method(method)
+        if not spec.has_steps:
+            jobs.append((method, None, None))
+            continue
+        for tau in (taus if taus and method == "dpir" else [None]):
+            jobs += [(method, steps, tau) for steps in (nfe or [None]) if tau is None or steps is None or steps <= tau]
+    return jobs
+
+
+def centre_crop(image, size: int | None):
+    if not size or min(image.size) <= size:
+        return image
+    left, top = (image.width - size) // 2, (image.height - size) // 2
+    return image.crop((left, top, left + size, top + size))
+
+
 def run_sweep(methods: list[str], task_id: str, nfe: list[int] | None, dataset: str | None = None,
               limit: int | None = None, out: str | Path | None = None, checkpoint: str | None = None,
-              seed: int = 0, device: str = "cpu", progress: bool = True) -> list[dict]:
+              seed: int = 0, device: str = "cpu", progress: bool = True, taus: list[int] | None = None,
+              jobs: list[tuple] | None = None, crop: int | None = None) -> list[dict]:
+    """One row per (method, steps, tau) job: ``jobs`` explicitly, or every method x ``nfe`` x ``taus``.
+
+    ``crop``: centre-crop each HQ image first (recorded in the dataset name), for expensive grids.
+    """
     task = restorers.get_task(task_id)
-    for method in methods:
+    jobs = jobs if jobs is not None else sweep_jobs(methods, nfe, taus)
+    for method, _, _ in jobs:
         spec = get_method(method)
         if task_id not in spec.tasks:
             raise ValueError(f"method {method!r} does not serve task {task_id!r}")
     bench = load_benchmark(dataset, limit)
-    pairs = [(name, task.modcrop(hq), task.degrade(hq)) for name, hq in bench.items]
-    jobs = [(m, s) for m in methods for s in ((nfe or [None]) if get_method(m).has_steps else [None])]
+    dataset_name = bench.name + (f"-crop{crop}" if crop else "")
+    pairs = [(name, task.modcrop(centre_crop(hq, crop)), task.degrade(centre_crop(hq, crop))) for name, hq in bench.items]
     bar = tqdm(total=len(jobs) * len(pairs), desc="sweep", unit="img", disable=not progress)
     rows = []
-    for method, steps in jobs:
+    for method, steps, tau in jobs:
         pipe = restorers.load_pipeline(method, task_id, checkpoint if get_method(method).has_steps else None, device)
+        if tau is not None:
+            pipe.scheduler.register_to_config(tau=int(tau))
+        tau_used = int(pipe.scheduler.config.tau) if hasattr(pipe, "step_limits") else None
+        sampler = ""
+        if tau_used is not None:
+            chosen = steps or pipe.step_limits()[1]
+            sampler = "ddim" if chosen < tau_used else "ddpm"
         pipe(image=pairs[0][2], num_inference_steps=steps, generator=torch.Generator().manual_seed(seed))  # warm-up
         scored = []
         for index, (name, hq, lq) in enumerate(pairs):
-            bar.set_postfix_str(f"{method} steps={steps} {name}")
+            bar.set_postfix_str(f"{method} steps={steps} tau={tau_used} {name}")
             scored.append(restore_and_score(pipe, task, lq, hq, steps, seed + index))
             bar.update(1)
         nfes = {s.nfe for s in scored}
@@ -79,7 +112,8 @@ def run_sweep(methods: list[str], task_id: str, nfe: list[int] | None, dataset: 
             raise RuntimeError(f"{method}: NFE varied across images ({sorted(nfes)})")
         row = {
             "method": method, "checkpoint": checkpoint_label(method, task_id, checkpoint if get_method(method).has_steps else None),
-            "task": task_id, "dataset": bench.name, "nfe": nfes.pop(), "steps": steps if steps is not None else "",
+            "task": task_id, "dataset": dataset_name, "nfe": nfes.pop(), "tau": tau_used, "sampler": sampler,
+            "steps": steps if steps is not None else "",
             "n_images": len(scored), "lq_size": ";".join(sorted({f"{lq.width}x{lq.height}" for _, _, lq in pairs})),
             "tflops": mean(s.flops.total / 1e12 for s in scored),
             "tflops_base": mean(s.flops.base / 1e12 for s in scored),
@@ -117,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", default=None,
                         help="folder of HQ images, a saved dataset, a datasets id, or 'heldout' (default)")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N images")
+    parser.add_argument("--tau", type=parse_int_list, default=None,
+                        help="DP-IR start steps to sweep (comma-separated; default: the checkpoint's)")
+    parser.add_argument("--crop", type=int, default=None, help="centre-crop each HQ image to this size first")
     parser.add_argument("--checkpoint", default=None, help="checkpoint folder or hub id (default: embedded)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
@@ -128,14 +165,14 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out) if args.out else RESULTS_DIR / f"{args.task}__{Path(args.dataset or 'heldout').name}.csv"
     try:
         rows = run_sweep(methods, args.task, args.nfe, args.dataset, args.limit, out, args.checkpoint, args.seed,
-                         args.device)
+                         args.device, taus=args.tau, crop=args.crop)
     except (KeyError, ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    shown = ["method", "nfe", "tflops", "seconds_per_image", "psnr_y", "ssim_y", "lpips"]
+    shown = ["method", "tau", "nfe", "tflops", "seconds_per_image", "psnr_y", "ssim_y", "lpips"]
     for row in rows:
         print("  ".join(f"{k}={row[k]:.4g}" if isinstance(row[k], float)
-                        else f"{k}={'unavailable' if row[k] is None else row[k]}" for k in shown))
+                        else f"{k}={'unavailable' if row[k] is None and k in METRICS else row[k]}" for k in shown))
     print(f"wrote {len(rows)} rows to {out}")
     return 0
 

@@ -26,11 +26,14 @@ def list_methods(task: str | None = None) -> list[str]:
     return [m for m, spec in METHODS.items() if task is None or task in spec.tasks]
 
 
-def load_pipeline(method: str, task: str, checkpoint: str | None = None, device: str = "cpu"):
+def load_pipeline(method: str, task: str, checkpoint: str | None = None, device: str = "cpu",
+                  ir_network: str | None = None):
     """A ready ``DiffusionPipeline`` for (method, task).
 
     ``checkpoint``: None for the embedded default, a ``save_pretrained`` folder, or a Hub id
     ("owner/name", which needs a network).
+    ``ir_network`` (DP-IR and its ``ddpm`` baseline): a state-dict file (``.safetensors``, or ``.pth`` read with
+    ``weights_only=True``) of any architecture ``spandrel`` recognises, used as the frozen IR network.
     """
     spec = get_method(method)
     get_task(task)
@@ -49,6 +52,14 @@ def load_pipeline(method: str, task: str, checkpoint: str | None = None, device:
         if not path.is_dir() and (path.exists() or looks_like_a_path(str(source))):
             raise FileNotFoundError(f"no checkpoint folder at {path} (expected a save_pretrained folder or a Hub id)")
         pipe = cls.from_pretrained(str(path) if path.is_dir() else str(source))
+    for component, values in spec.overrides.items():
+        (pipe if component == "pipeline" else getattr(pipe, component)).register_to_config(**values)
+    if ir_network is not None:
+        if not hasattr(pipe, "set_ir_network"):
+            raise ValueError(f"method {method!r} has no IR network to replace")
+        from .dpir.ir_network import SpandrelIRNetwork
+
+        pipe.set_ir_network(SpandrelIRNetwork.from_file(ir_network))
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
 

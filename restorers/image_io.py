@@ -16,14 +16,19 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MIN_SIDE = 8
 MAX_PIXELS = 2048 * 2048
+MAX_DECODE_PIXELS = 50_000_000  # checked from the file header, before any pixel is decoded
 
 
 class InvalidImageError(ValueError):
     """The image cannot be restored as given (mode, size, or unreadable file)."""
 
 
-def load_image(source) -> Image.Image:
-    """Open a path, bytes or PIL image; apply the EXIF orientation; fail clearly on corrupt data."""
+def load_image(source, max_pixels: int = MAX_DECODE_PIXELS) -> Image.Image:
+    """Open a path, bytes or PIL image; apply the EXIF orientation; fail clearly on corrupt data.
+
+    The size is read from the header and checked before decoding (a decompression bomb never allocates), and
+    messages never contain the file's path (an app's temporary paths mean nothing to its user).
+    """
     if isinstance(source, Image.Image):
         return source
     try:
@@ -33,9 +38,21 @@ def load_image(source) -> Image.Image:
             image = Image.open(source)
         else:
             raise InvalidImageError(f"cannot read an image from {type(source).__name__}")
+        width, height = image.size
+        if width * height > max_pixels:
+            raise InvalidImageError(f"the image is {width}x{height} = {width * height:,} pixels; files over "
+                                    f"{max_pixels:,} pixels are not opened")
         image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError) as err:
-        raise InvalidImageError(f"the file is not a readable image ({err})") from err
+    except UnidentifiedImageError as err:
+        raise InvalidImageError("the file is not an image this app can read (PNG, JPEG, WebP, TIFF, BMP, GIF, "
+                                "...)") from err
+    except Image.DecompressionBombError as err:
+        raise InvalidImageError("the image is too large to open safely") from err
+    except (OSError, SyntaxError, ValueError) as err:
+        if isinstance(err, InvalidImageError):
+            raise
+        reason = str(err).replace(str(source), "the file") if isinstance(source, (str, os.PathLike)) else str(err)
+        raise InvalidImageError(f"the image file is damaged or truncated ({reason})") from err
     return ImageOps.exif_transpose(image)
 
 

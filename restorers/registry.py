@@ -23,6 +23,7 @@ class MethodSpec:
     has_steps: bool
     default_checkpoints: dict = field(default_factory=dict)  # task -> folder under assets/checkpoints
     paper: str = ""
+    overrides: dict = field(default_factory=dict)  # component -> config values set after loading (ddpm: tau = T)
 
     def pipeline_class(self):
         import importlib
@@ -36,10 +37,24 @@ METHODS: dict[str, MethodSpec] = {
         id="resshift", title="ResShift", pipeline="restorers.resshift.pipeline:ResShiftPipeline",
         tasks=("sr_x4",), has_steps=True, default_checkpoints={"sr_x4": "resshift-sr_x4"},
         paper="Yue et al., ResShift, NeurIPS 2023 / TPAMI 2024 (arXiv 2307.12348, 2403.07319)"),
+    "dpir": MethodSpec(
+        id="dpir", title="DP-IR", pipeline="restorers.dpir.pipeline:DPIRPipeline",
+        tasks=("sr_x4", "deblur"), has_steps=True,
+        default_checkpoints={"sr_x4": "dpir-sr_x4", "deblur": "dpir-deblur"},
+        paper="Zhussip, Koshelev, Lefkimmiatis, A Modular Conditional Diffusion Framework for Image "
+              "Reconstruction, NeurIPS 2024 (arXiv 2411.05993)"),
+    "ddpm": MethodSpec(
+        id="ddpm", title="Conditional DDPM/DDIM (from T)", pipeline="restorers.dpir.pipeline:DPIRPipeline",
+        tasks=("sr_x4", "deblur"), has_steps=True,
+        default_checkpoints={"sr_x4": "dpir-sr_x4", "deblur": "dpir-deblur"},
+        paper="DP-IR's own conditional model sampled conventionally from x_T ~ N(0, I): DDPM at T steps, "
+              "DDIM below (no accelerated start)",
+        overrides={"scheduler": {"tau": 1000}, "pipeline": {"num_inference_steps": 50}}),
     "regression": MethodSpec(
         id="regression", title="Regression (one-shot CNN)", pipeline="restorers.regression.pipeline:RegressionPipeline",
-        tasks=("sr_x4",), has_steps=False, default_checkpoints={"sr_x4": "regression-sr_x4"},
-        paper="PSNR-oriented one-shot baseline (EDSR-style residual CNN at LR resolution, L1), trained here"),
+        tasks=("sr_x4", "deblur"), has_steps=False,
+        default_checkpoints={"sr_x4": "regression-sr_x4", "deblur": "regression-deblur"},
+        paper="PSNR-oriented one-shot baseline (EDSR-style residual CNN, L1), trained here; DP-IR's IR network"),
     "bicubic": MethodSpec(
         id="bicubic", title="Bicubic", pipeline="restorers.baselines.bicubic:BicubicPipeline",
         tasks=("sr_x4",), has_steps=False, paper="MATLAB imresize bicubic"),

@@ -6,6 +6,7 @@ pairs in the sweep, so a method is always scored on exactly what it was shown.
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from PIL import Image
 
 from .degradations import matlab_imresize
 from .image_io import prepare_image
+from .motion_blur import motion_blur
 
 
 @dataclass(frozen=True)
@@ -47,12 +49,40 @@ class SuperResolutionTask(Task):
         return Image.fromarray(lq)
 
 
+@dataclass(frozen=True)
+class MotionDeblurTask(Task):
+    """Camera-shake blur (random trajectory kernel, :mod:`restorers.motion_blur`) plus mild Gaussian noise.
+
+    The kernel is drawn from ``generator`` when one is given; without one, from a seed derived from the image's
+    pixels, so the same HQ image always gets the same blur (the benchmark and the app agree, on any machine).
+    """
+
+    kernel_size: int = 19
+    noise_std: float = 0.01
+
+    def degrade(self, hq: Image.Image, generator: torch.Generator | None = None) -> Image.Image:
+        array = np.asarray(prepare_image(hq, min_side=self.kernel_size))
+        if generator is not None:
+            seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator))
+        else:
+            seed = int.from_bytes(hashlib.sha256(array.tobytes()).digest()[:8], "little")
+        lq, _ = motion_blur(array, np.random.default_rng(seed), self.kernel_size, self.noise_std)
+        return Image.fromarray(lq)
+
+
 TASKS: dict[str, Task] = {
     "sr_x4": SuperResolutionTask(
         id="sr_x4", title="Super-resolution x4",
         description="Bicubic x4 super-resolution: LQ = MATLAB imresize(HQ, 1/4, 'bicubic'); "
                     "PSNR/SSIM on the Y channel with a 4-pixel border cropped.",
         scale=4, crop_border=4, default_method="resshift",
+        defaults={"hq_crop": 256},
+    ),
+    "deblur": MotionDeblurTask(
+        id="deblur", title="Motion deblurring",
+        description="Camera-shake deblurring: LQ = HQ convolved with a random camera-trajectory kernel (19x19, "
+                    "path 3-15 px) plus Gaussian noise (std 0.01), 8-bit; PSNR/SSIM on the Y channel, no border crop.",
+        scale=1, crop_border=0, default_method="dpir",
         defaults={"hq_crop": 256},
     ),
 }

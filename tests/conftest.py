@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -53,3 +61,41 @@ def smooth_image(width: int, height: int, seed: int = 0) -> Image.Image:
         fx, fy, phase = rng.uniform(1, 4, size=3)
         channels.append(0.5 + 0.4 * np.sin(2 * np.pi * (fx * x + fy * y) + phase))
     return Image.fromarray(np.round(np.stack(channels, -1) * 255).astype(np.uint8))
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """The app started as a user starts it (``python app.py``) on a free port; shared by the app and browser tests."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("app") / "app.log"
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+           "GRADIO_ANALYTICS_ENABLED": "False"}
+    with open(log, "w") as handle:
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=handle,
+                                   stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + 180
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"app exited with {process.returncode}:\n{log.read_text()}")
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    pytest.fail(f"app did not answer on {url}:\n{log.read_text()}")
+                time.sleep(1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

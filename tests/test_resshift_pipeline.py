@@ -122,7 +122,7 @@ def test_image_modes_are_converted_and_bad_inputs_rejected(tiny_pipeline):
     assert tiny_pipeline(image=sixteen, num_inference_steps=1).images[0].size == (32, 32)
     with pytest.raises(InvalidImageError, match="at least 8"):
         tiny_pipeline(image=random_image(4, 12))
-    with pytest.raises(InvalidImageError, match="not a readable image"):
+    with pytest.raises(InvalidImageError, match="not an image this app can read"):
         tiny_pipeline(image=b"\x89PNG\r\n\x1a\n-not-really")
     with pytest.raises(InvalidImageError, match="limit"):
         tiny_pipeline(image=Image.new("RGB", (4096, 2049)))

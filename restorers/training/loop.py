@@ -31,7 +31,7 @@ def add_training_arguments(parser: argparse.ArgumentParser, *, steps: int, batch
                         help="stop (and export) after this many steps, before the LR schedule ends")
     parser.add_argument("--minutes", type=float, default=None, help="stop (and export) after this wall time")
     parser.add_argument("--batch", type=int, default=batch)
-    parser.add_argument("--crop", type=int, default=crop, help="HQ crop; the LQ crop is crop / 4")
+    parser.add_argument("--crop", type=int, default=crop, help="HQ crop (the LQ crop is crop / scale)")
     parser.add_argument("--lr", type=float, default=lr)
     parser.add_argument("--warmup", type=int, default=warmup)
     parser.add_argument("--ema", type=float, default=ema)
@@ -79,8 +79,11 @@ def initialise_from(model: torch.nn.Module, folder: str | Path, component: str) 
 def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, torch.Tensor, torch.Tensor,
                                                      torch.Generator], torch.Tensor],
           export: Callable[[torch.nn.Module], None], args: argparse.Namespace, stages_before: list[dict],
-          scale: int = 4) -> dict:
-    """Train ``model`` with ``loss_fn(model, hq, lq, generator)``; export the EMA weights; write training.json."""
+          scale: int = 4, degrade=None) -> dict:
+    """Train ``model`` with ``loss_fn(model, hq, lq, generator)``; export the EMA weights; write training.json.
+
+    Pairs are x``scale`` MATLAB-bicubic SR pairs, or ``degrade(hq_uint8, rng)`` pairs when given.
+    """
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     run_dir = Path(args.run_dir)
@@ -89,7 +92,7 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, torch.Tens
 
     ema = copy.deepcopy(model).requires_grad_(False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
-    sampler = SRPairSampler(crop=args.crop, scale=scale, seed=args.seed)
+    sampler = SRPairSampler(crop=args.crop, scale=scale, seed=args.seed, degrade=degrade)
     generator = torch.Generator().manual_seed(args.seed)
     log.write(f"{len(sampler.pyramids)} training photos, {sum(len(p) for p in sampler.pyramids)} pyramid levels\n")
 
@@ -145,6 +148,7 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, torch.Tens
     stage = {"steps": step, "schedule_steps": args.steps, "train_seconds": round(elapsed, 1), "batch": args.batch,
              "crop": args.crop, "lr": args.lr, "warmup": args.warmup, "ema": args.ema, "seed": args.seed,
              "threads": args.threads, "init_from": args.init_from, "photos": len(sampler.photo_ids),
+             "task": getattr(args, "task", "sr_x4"), "trainer_args": getattr(args, "trainer_args", ""),
              "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} CPU threads",
              "torch": torch.__version__}
     stages = stages_before + [stage]

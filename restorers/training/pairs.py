@@ -1,6 +1,8 @@
-"""Random (HQ, LQ) training pairs for x4 super-resolution, built on the fly from the offline corpus."""
+"""Random (HQ, LQ) training pairs built on the fly from the offline corpus (x4 SR by default, any degradation)."""
 
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 import torch
@@ -28,14 +30,16 @@ def photo_pyramid(array: np.ndarray, min_side: int) -> list[np.ndarray]:
 class SRPairSampler:
     """Crops of corpus photos (any pyramid level, flips, rotations) mixed with dead-leaves images.
 
-    LQ = MATLAB bicubic x1/scale of the HQ crop (the task's own degradation).
+    LQ = MATLAB bicubic x1/scale of the HQ crop (the task's own degradation), or ``degrade(hq, rng)`` when given
+    (e.g. camera-shake blur for deblurring; the sampler's own generator keeps it reproducible and resumable).
     """
 
     def __init__(self, crop: int = 128, scale: int = 4, photo_fraction: float = 0.85, pool_size: int = 256,
-                 seed: int = 0, photos: list | None = None):
+                 seed: int = 0, photos: list | None = None,
+                 degrade: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None):
         if crop % scale:
             raise ValueError("the crop must be a multiple of the scale")
-        self.crop, self.scale, self.photo_fraction = crop, scale, photo_fraction
+        self.crop, self.scale, self.photo_fraction, self.degrade = crop, scale, photo_fraction, degrade
         self.rng = np.random.default_rng(seed)
         chosen = training_photos() if photos is None else photos
         self.photo_ids = [p.id for p in chosen]
@@ -67,7 +71,10 @@ class SRPairSampler:
     def batch(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(hq, lq) as float tensors in [0, 1], shapes (B, 3, crop, crop) and (B, 3, crop/s, crop/s)."""
         hq = [self._hq() for _ in range(size)]
-        lq = [matlab_imresize(h, 1.0 / self.scale) for h in hq]
+        if self.degrade is not None:
+            lq = [self.degrade(h, self.rng) for h in hq]
+        else:
+            lq = [matlab_imresize(h, 1.0 / self.scale) for h in hq]
 
         def stack(arrays):
             return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 255.0

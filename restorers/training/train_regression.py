@@ -1,7 +1,11 @@
-"""Train the embedded ``regression`` x4 network (ResidualSRNet, L1 loss) on the offline corpus.
+"""Train an embedded ``regression`` network (ResidualSRNet, L1 loss) on the offline corpus, per task.
 
     python -m restorers.training.train_regression --run-dir runs/regression-sr_x4 \
         --out assets/checkpoints/regression-sr_x4 --steps 2400 --minutes 60
+    python -m restorers.training.train_regression --task deblur --run-dir runs/regression-deblur \
+        --out assets/checkpoints/regression-deblur --steps 2000 --batch 16 --crop 128 --minutes 60
+
+These networks are the one-shot baselines and DP-IR's IR networks.
 
 Resumable: rerun the same command after an interruption and it continues from ``--run-dir``.
 """
@@ -13,12 +17,24 @@ import argparse
 import torch
 import torch.nn.functional as F
 
+from ..motion_blur import motion_blur
 from ..regression.network import ResidualSRNet
 from ..regression.pipeline import RegressionPipeline
+from ..tasks import get_task
 from .loop import add_training_arguments, initialise_from, train
 
 SCALE = 4
 EMBEDDED_CONFIG = dict(in_channels=3, channels=48, num_blocks=12, upscale=SCALE)
+EMBEDDED_CONFIGS = {"sr_x4": EMBEDDED_CONFIG,
+                    "deblur": dict(in_channels=3, channels=48, num_blocks=12, upscale=1, unshuffle=2)}
+
+
+def task_degradation(task_id: str):
+    """(scale, degrade) for the pair sampler: None means its default MATLAB-bicubic pairs."""
+    task = get_task(task_id)
+    if task_id == "deblur":
+        return 1, lambda hq, rng: motion_blur(hq, rng, task.kernel_size, task.noise_std)[0]
+    return task.scale, None
 
 
 def l1_loss(model: ResidualSRNet, hq: torch.Tensor, lq: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -29,16 +45,19 @@ def l1_loss(model: ResidualSRNet, hq: torch.Tensor, lq: torch.Tensor, generator:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_arguments(parser, steps=2400, batch=32, crop=192, lr=1e-3, warmup=100)
+    parser.add_argument("--task", default="sr_x4", choices=sorted(EMBEDDED_CONFIGS))
     args = parser.parse_args(argv)
-    model = ResidualSRNet(**EMBEDDED_CONFIG)
+    scale, degrade = task_degradation(args.task)
+    args.trainer_args = f"--task {args.task}"
+    model = ResidualSRNet(**EMBEDDED_CONFIGS[args.task])
     stages = initialise_from(model, args.init_from, "network") if args.init_from else []
     model = model.to(memory_format=torch.channels_last)
 
     def export(ema: torch.nn.Module) -> None:
         ema = ema.to(memory_format=torch.contiguous_format)
-        RegressionPipeline(network=ema, sf=SCALE).save_pretrained(args.out, safe_serialization=True)
+        RegressionPipeline(network=ema, sf=scale).save_pretrained(args.out, safe_serialization=True)
 
-    train(model, l1_loss, export, args, stages, scale=SCALE)
+    train(model, l1_loss, export, args, stages, scale=scale, degrade=degrade)
 
 
 if __name__ == "__main__":

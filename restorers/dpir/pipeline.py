@@ -1,0 +1,122 @@
+"""DP-IR sampling as a diffusers pipeline: frozen IR network + task-agnostic denoiser + small fusion net.
+
+    y (LQ, [0, 1])
+      -> x_IR = phi_IR(y)                                         1 NFE, once
+      -> x_tau = c_ir x_IR + c_T x_T + sqrt(v) z                  the accelerated start (no network call)
+      -> for t in tau, ..., 1 (or the DDIM subset):               1 NFE each
+             x_D  = phi_D(x_t / sqrt(abar_t), sigma_tilde_t)      denoiser on the rescaled state
+             x0   = phi_F(x_IR, x_D, t)                           fusion: the estimate of E[x_0 | y, x_t]
+             x_t' = DDPM (sigma_t^2 = beta_t) or DDIM step towards x0
+      -> clamp to [0, 1]
+
+``tau = T`` (the ``ddpm`` method) is the conventional conditional sampler: it starts from pure noise and calls
+the networks at every step. NFE counts the IR pass plus one per step (forward hooks on ``ir_network`` and the
+per-step model), so DDPM at tau gives tau + 1, as the paper counts it. x0 estimates are clipped to [0, 1]
+before each step (the paper does not say; it is DDPM's usual choice and keeps the chain in the image range).
+"""
+
+from __future__ import annotations
+
+import torch
+from diffusers import DiffusionPipeline, ImagePipelineOutput
+from diffusers.utils.torch_utils import randn_tensor
+from torch import nn
+
+from ..image_io import images_to_batch, postprocess
+from ..regression.network import ResidualSRNet  # noqa: F401  (imported so from_pretrained can rebuild it)
+from .denoiser import DenoiserNet
+from .fusion import FusionNet
+from .ir_network import SpandrelIRNetwork  # noqa: F401  (likewise, for a third-party IR network)
+from .scheduler import DPIRScheduler
+
+
+class ConditionalEstimate(nn.Module):
+    """One network evaluation of the sampler: x0_hat = phi_F(x_IR, phi_D(x_t / sqrt(abar_t), sigma_t), t).
+
+    Not a pipeline component (it owns no weights of its own); it exists so that hooks see one call per step.
+    """
+
+    def __init__(self, denoiser: nn.Module, fusion: nn.Module):
+        super().__init__()
+        self.denoiser, self.fusion = denoiser, fusion
+
+    def forward(self, ir_estimate: torch.Tensor, rescaled: torch.Tensor, sigma: float, timestep: int) -> torch.Tensor:
+        denoised = self.denoiser(rescaled, sigma)
+        return self.fusion(ir_estimate, denoised, timestep)
+
+
+class DPIRPipeline(DiffusionPipeline):
+    denoiser_names = ("ir_network", "step_model")  # NFE: the IR pass + one per diffusion step
+    step_names = ("step_model",)  # the per-step cost (the IR pass is a once-per-image cost)
+
+    def __init__(self, ir_network: nn.Module, denoiser: DenoiserNet, fusion: FusionNet, scheduler: DPIRScheduler,
+                 sf: int = 4, num_inference_steps: int | None = None):
+        super().__init__()
+        self.register_modules(ir_network=ir_network, denoiser=denoiser, fusion=fusion, scheduler=scheduler)
+        self.register_to_config(sf=sf, num_inference_steps=num_inference_steps)
+
+    @property
+    def step_model(self) -> ConditionalEstimate:
+        """The per-step network (built once per (denoiser, fusion) pair, so hooks on it stay put)."""
+        cached = self.__dict__.get("_step_model")
+        if cached is None or cached.denoiser is not self.denoiser or cached.fusion is not self.fusion:
+            cached = ConditionalEstimate(self.denoiser, self.fusion)
+            self.__dict__["_step_model"] = cached
+        return cached
+
+    def step_limits(self) -> tuple[int, int]:
+        """(most, default) diffusion steps after the start point; fewer than tau means DDIM."""
+        tau = int(self.scheduler.config.tau)
+        default = self.config.num_inference_steps or (tau // (self.scheduler.config.ddim_stride or 1))
+        return tau, min(max(int(default), 1), tau)
+
+    def set_ir_network(self, network: nn.Module) -> None:
+        """Swap the frozen IR network (e.g. a spandrel-loaded SwinIR); its scale must be the task's."""
+        scale = getattr(getattr(network, "config", None), "scale", None)
+        if scale is not None and int(scale) != int(self.config.sf):
+            raise ValueError(f"the IR network upscales x{scale}; this pipeline's task needs x{self.config.sf}")
+        self.register_modules(ir_network=network.eval().requires_grad_(False))
+
+    # -- sampling ------------------------------------------------------------------------------------------
+    def restore_tensor(self, lq: torch.Tensor, num_inference_steps: int | None = None,
+                       generator: torch.Generator | list[torch.Generator] | None = None, tau: int | None = None,
+                       latents: torch.Tensor | None = None) -> torch.Tensor:
+        """LQ (B, 3, h, w) in [0, 1] -> restored (B, 3, sf*h, sf*w) in [0, 1]."""
+        scheduler = self.scheduler
+        tau = int(scheduler.config.tau if tau is None else tau)
+        steps = num_inference_steps or self.config.num_inference_steps
+        scheduler.set_timesteps(steps, tau=tau)
+        total = scheduler.config.num_train_timesteps
+        ir_estimate = self.ir_network(lq).clamp(0.0, 1.0)
+        if ir_estimate.shape[-2:] != (lq.shape[-2] * self.config.sf, lq.shape[-1] * self.config.sf):
+            raise ValueError(f"the IR network returned {tuple(ir_estimate.shape[-2:])} for a "
+                             f"{tuple(lq.shape[-2:])} input; this task needs x{self.config.sf}")
+        if latents is None:
+            latents = randn_tensor(ir_estimate.shape, generator=generator, device=ir_estimate.device,
+                                   dtype=ir_estimate.dtype)
+        elif latents.shape != ir_estimate.shape:
+            raise ValueError(f"latents must have shape {tuple(ir_estimate.shape)}, got {tuple(latents.shape)}")
+        if tau == total:  # conventional sampling: x_T itself is the start
+            sample = latents
+        else:
+            sample = scheduler.accelerated_start(ir_estimate, tau, noise=latents, generator=generator)
+        for t in self.progress_bar(scheduler.timesteps):
+            rescaled, sigma = scheduler.denoiser_input(sample, int(t))
+            x0 = self.step_model(ir_estimate, rescaled, sigma, int(t)).clamp(0.0, 1.0)
+            sample = scheduler.step(x0, t, sample, generator=generator).prev_sample
+        return sample.clamp(0.0, 1.0)
+
+    @torch.no_grad()
+    def __call__(self, image, num_inference_steps: int | None = None, tau: int | None = None,
+                 generator: torch.Generator | list[torch.Generator] | None = None, latents: torch.Tensor | None = None,
+                 output_type: str = "pil", return_dict: bool = True):
+        """Restore ``image`` (the degraded input).
+
+        ``tau``: where the accelerated start lands (default: the scheduler's, chosen per task); ``tau = T`` is
+        conventional sampling. ``num_inference_steps``: network steps after it (tau: DDPM; fewer: DDIM with
+        stride ceil(tau / steps)); default the pipeline's. ``latents``: x_T, shaped like the output.
+        """
+        lq = images_to_batch(image).to(device=self._execution_device, dtype=self.fusion.dtype)
+        restored = self.restore_tensor(lq, num_inference_steps, generator, tau=tau, latents=latents)
+        output = postprocess(restored, output_type)
+        return ImagePipelineOutput(images=output) if return_dict else (output,)

@@ -1,0 +1,90 @@
+"""Train DP-IR's per-task Fusion network with the IR network and the denoiser frozen, and export the pipeline.
+
+    python -m restorers.training.train_fusion --task sr_x4 --run-dir runs/dpir-sr_x4 \
+        --out assets/checkpoints/dpir-sr_x4 --steps 800 --minutes 45 --threads 1
+    python -m restorers.training.train_fusion --task deblur --run-dir runs/dpir-deblur \
+        --out assets/checkpoints/dpir-deblur --steps 800 --minutes 45 --threads 1
+
+Each step (eq. 6 of the paper, with phi = phi_F(phi_IR(y), phi_D(x_t / sqrt(abar_t), sigma_t), t)):
+y and x_0 come from the corpus through the task's degradation; t is uniform in [1, tau_max] for most of the batch
+and uniform in [1, T] for the rest (the paper does not state the range; the accelerated sampler only needs
+t <= tau, the conventional ``ddpm`` baseline needs all of them); x_t ~ q(x_t | x_0); the loss is the MSE of
+phi to x_0. Only the fusion net learns. The exported folder holds all four components, ready for
+``restorers.load_pipeline("dpir", task)``; ``--tau`` and ``--default-steps`` are written into it as the defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ..dpir.denoiser import DenoiserNet
+from ..dpir.fusion import FusionNet
+from ..dpir.pipeline import DPIRPipeline
+from ..dpir.scheduler import DPIRScheduler
+from ..regression.network import ResidualSRNet
+from ..registry import CHECKPOINTS
+from .loop import add_training_arguments, initialise_from, train
+from .train_regression import task_degradation
+
+EMBEDDED_CONFIG = dict(num_features=32, growth=16, time_dim=32, ir_skip=True)
+FULL_RANGE_FRACTION = 0.3
+
+
+def sample_timesteps(batch: int, generator: torch.Generator, tau_max: int, total: int) -> torch.Tensor:
+    low = torch.randint(1, tau_max + 1, (batch,), generator=generator)
+    full = torch.randint(1, total + 1, (batch,), generator=generator)
+    return torch.where(torch.rand(batch, generator=generator) < FULL_RANGE_FRACTION, full, low)
+
+
+def fusion_loss(fusion: FusionNet, ir_network: torch.nn.Module, denoiser: DenoiserNet, scheduler: DPIRScheduler,
+                hq: torch.Tensor, lq: torch.Tensor, generator: torch.Generator, tau_max: int) -> torch.Tensor:
+    batch = hq.shape[0]
+    t = sample_timesteps(batch, generator, tau_max, scheduler.config.num_train_timesteps)
+    with torch.no_grad():
+        ir_estimate = ir_network(lq).clamp(0.0, 1.0)
+        x_t = scheduler.add_noise(hq, torch.randn(hq.shape, generator=generator), t)
+        abar = torch.as_tensor(scheduler.alphas_cumprod, dtype=torch.float64)[t].float().view(-1, 1, 1, 1)
+        denoised = denoiser(x_t / abar.sqrt(), scheduler.sigma_tilde(t))
+    return F.mse_loss(fusion(ir_estimate, denoised, t), hq)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_training_arguments(parser, steps=800, batch=8, crop=128, lr=5e-4, warmup=50)
+    parser.add_argument("--task", default="sr_x4", choices=["sr_x4", "deblur"])
+    parser.add_argument("--denoiser", default=str(CHECKPOINTS / "dpir-denoiser"), help="exported denoiser folder")
+    parser.add_argument("--ir-network", default=None,
+                        help="exported regression folder (default: the embedded regression-<task>)")
+    parser.add_argument("--tau-max", type=int, default=250, help="most of the training t are in [1, tau_max]")
+    parser.add_argument("--tau", type=int, default=250, help="the exported pipeline's default tau")
+    parser.add_argument("--default-steps", type=int, default=None,
+                        help="the exported pipeline's default steps after the jump (fewer than tau: DDIM)")
+    args = parser.parse_args(argv)
+    scale, degrade = task_degradation(args.task)
+    args.trainer_args = f"--task {args.task} --tau-max {args.tau_max} --tau {args.tau}" + (
+        f" --default-steps {args.default_steps}" if args.default_steps else "")
+
+    ir_folder = Path(args.ir_network or CHECKPOINTS / f"regression-{args.task}")
+    ir_network = ResidualSRNet.from_pretrained(ir_folder / "network").eval().requires_grad_(False)
+    denoiser = DenoiserNet.from_pretrained(args.denoiser).eval().requires_grad_(False)
+    scheduler = DPIRScheduler(tau=args.tau)
+    fusion = FusionNet(**EMBEDDED_CONFIG)
+    stages = initialise_from(fusion, args.init_from, "fusion") if args.init_from else []
+
+    def loss_fn(model, hq, lq, generator):
+        return fusion_loss(model, ir_network, denoiser, scheduler, hq, lq, generator, args.tau_max)
+
+    def export(ema: torch.nn.Module) -> None:
+        pipe = DPIRPipeline(ir_network=ir_network, denoiser=denoiser, fusion=ema, scheduler=scheduler, sf=scale,
+                            num_inference_steps=args.default_steps)
+        pipe.save_pretrained(args.out, safe_serialization=True)
+
+    train(fusion, loss_fn, export, args, stages, scale=scale, degrade=degrade)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The demo in a real browser: Playwright driving Debian's headless Chromium, as a user would click through it.
+
+Skipped on a machine without Chromium or Playwright, except under CI (``CI=true``), where ``.ci/run`` installs
+both and a skip would hide a broken page. Screenshots go to ``$BROWSER_SCREENSHOTS`` (default: pytest's tmp dir).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+import restorers
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+REQUIRED = os.environ.get("CI", "").lower() == "true"
+
+
+def browser_or_skip():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if REQUIRED:
+            pytest.fail("playwright is not installed (pip install -r requirements-test.txt)")
+        pytest.skip("playwright is not installed")
+    if CHROMIUM is None:
+        if REQUIRED:
+            pytest.fail("chromium is not installed (.ci/run installs Debian's chromium)")
+        pytest.skip("chromium is not installed")
+    return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def page(server, tmp_path_factory):
+    sync_playwright = browser_or_skip()
+    shots = Path(os.environ.get("BROWSER_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 1100})
+        page.console_errors = []
+        page.on("console", lambda message: page.console_errors.append(message.text)
+                if message.type == "error" else None)
+        page.goto(server)
+        page.get_by_role("button", name="Restore").first.wait_for(timeout=60_000)
+        page.shots = shots
+        yield page
+        browser.close()
+
+
+TASKS = [t for t in restorers.list_tasks() if restorers.list_methods(t)]
+
+
+@pytest.mark.parametrize("task_id", TASKS)
+def test_restore_an_example_in_each_task_tab(page, task_id):
+    task = restorers.get_task(task_id)
+    page.get_by_role("tab", name=task.title).click()
+    panel = page.locator(f"#tab-{task_id}")
+    panel.locator(".gallery-item, [data-testid='examples'] button, table.table tbody tr").first.click()
+    page.wait_for_timeout(1500)
+    panel.locator(f"#restore-{task_id}").click()
+    cost = panel.locator(f"#cost-{task_id}")
+    cost.get_by_text("NFE").wait_for(timeout=240_000)
+    text = cost.inner_text()
+    assert "TFLOPs" in text and "seconds" in text
+    assert "degraded" in text  # the example is a clean HQ photo: the page says what was restored
+    page.screenshot(path=str(page.shots / f"tab_{task_id}.png"), full_page=True)
+
+
+def test_compare_view_runs_every_method_and_zooms(page):
+    task = restorers.get_task(TASKS[0])
+    page.get_by_role("tab", name=task.title).click()
+    panel = page.locator(f"#tab-{task.id}")
+    panel.get_by_text("Compare all methods on this input").click()
+    panel.locator(f"#compare-{task.id}").click()
+    table = panel.locator(f"#compare-table-{task.id}")
+    last = restorers.get_method(restorers.list_methods(task.id)[-1]).title
+    table.get_by_text(last, exact=True).wait_for(timeout=300_000)
+    for method in restorers.list_methods(task.id):
+        assert table.get_by_text(restorers.get_method(method).title, exact=True).count() >= 1, method
+    preview = panel.locator("img").first
+    preview.click(position={"x": 40, "y": 40})
+    page.wait_for_timeout(3000)
+    page.screenshot(path=str(page.shots / "compare.png"), full_page=True)
+
+
+def test_a_non_image_upload_gets_the_apps_own_message(page, tmp_path):
+    fake = tmp_path / "notes.png"
+    fake.write_text("this is a text file with an image's name")
+    task = restorers.get_task(TASKS[0])
+    page.get_by_role("tab", name=task.title).click()
+    page.locator(f"#upload-{task.id} input[type=file]").set_input_files(str(fake))
+    message = page.get_by_text("not an image this app can read")
+    message.first.wait_for(timeout=30_000)
+    page.screenshot(path=str(page.shots / "bad_upload.png"), full_page=True)
+    assert page.get_by_text("/tmp/").count() == 0  # no server path in what the user sees
+
+
+def test_leaderboard_opens_and_switches_metric(page):
+    page.get_by_role("tab", name="Leaderboard").click()
+    page.get_by_label("Metric").click()
+    page.get_by_role("option", name="LPIPS ↓").click()
+    page.wait_for_timeout(3000)
+    assert page.locator(".js-plotly-plot").count() >= 1
+    page.screenshot(path=str(page.shots / "leaderboard.png"), full_page=True)
+
+
+def test_no_console_errors_from_the_app(page):
+    ours = [e for e in page.console_errors if "favicon" not in e and "manifest" not in e]
+    assert not ours, ours
