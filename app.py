@@ -313,8 +313,22 @@ def on_method_change(method: str, task: str):
 
 
 # -- leaderboard ----------------------------------------------------------------------------------------
-TABLE_COLUMNS = ["method", "checkpoint", "dataset", "nfe", "tflops", "seconds_per_image", *METRICS,
-                 "params", "n_images", "lq_size", "device", "source", "notes"]
+MAIN_COLUMNS = {"method": "Method", "checkpoint": "Checkpoint", "tau": "τ (DP-IR start)", "nfe": "NFE ↓",
+                "tflops": "TFLOPs / image ↓", "seconds_per_image": "Seconds / image ↓"}
+DETAIL_COLUMNS = {"method": "Method", "nfe": "NFE", "tau": "τ", "sampler": "Sampler", "params": "Parameters (M)",
+                  "tflops_base": "TFLOPs once", "tflops_per_nfe": "TFLOPs per NFE", "n_images": "Images",
+                  "lq_size": "LQ size (px)", "device": "Device", "source": "Source", "code_version": "Code",
+                  "notes": "Notes"}
+
+
+def metric_header(name: str) -> str:
+    spec = METRICS[name]
+    return f"{spec.label} {spec.arrow}"
+
+
+def computed_metrics(frame: pd.DataFrame) -> list[str]:
+    """The metrics with at least one value in this selection (the others would only draw empty plots)."""
+    return [name for name in METRICS if name in frame and frame[name].notna().any()]
 
 
 def leaderboard_view(task: str, dataset: str, metric: str):
@@ -325,12 +339,25 @@ def leaderboard_view(task: str, dataset: str, metric: str):
     if dataset not in datasets:
         dataset = datasets[0] if datasets else None
     frame = frame[frame["dataset"] == dataset] if dataset else frame.iloc[0:0]
-    table = frame.reindex(columns=TABLE_COLUMNS).sort_values(["method", "nfe"]).round(4)
-    for name in METRICS:  # an empty cell is a metric we could not compute, never a zero
+    frame = frame.sort_values(["method", "tau", "nfe"], na_position="first")
+    shown_metrics = computed_metrics(frame)
+    if metric not in shown_metrics:
+        metric = shown_metrics[0] if shown_metrics else "psnr_y"
+    table = frame.reindex(columns=[*MAIN_COLUMNS, *shown_metrics]).round(4)
+    table["tau"] = table["tau"].map(lambda v: "" if pd.isna(v) else f"{int(v)}")
+    for name in shown_metrics:  # an empty cell is a metric we could not compute, never a zero
         table[name] = table[name].astype(object).where(table[name].notna(), "unavailable")
-    table = table.rename(columns={name: f"{spec.label} {spec.arrow}" for name, spec in METRICS.items()})
-    return (gr.Dropdown(choices=datasets, value=dataset), table,
-            quality_vs_cost(frame, metric, "nfe"), quality_vs_cost(frame, metric, "tflops"))
+    table = table.rename(columns={**MAIN_COLUMNS, **{n: metric_header(n) for n in shown_metrics}})
+    details = frame.reindex(columns=list(DETAIL_COLUMNS)).copy()
+    details["params"] = (details["params"] / 1e6).round(3)
+    details["tau"] = details["tau"].map(lambda v: "" if pd.isna(v) else f"{int(v)}")
+    details = details.round(5).rename(columns=DETAIL_COLUMNS)
+    hidden = [METRICS[n].label for n in METRICS if n not in shown_metrics]
+    note = ("Not computed for any row here (so not offered): " + ", ".join(hidden) + ". See the notes column "
+            "in Details for why.") if hidden else ""
+    choices = [(metric_header(n), n) for n in shown_metrics]
+    return (gr.Dropdown(choices=datasets, value=dataset), gr.Dropdown(choices=choices, value=metric), table,
+            quality_vs_cost(frame, metric, "nfe"), quality_vs_cost(frame, metric, "tflops"), details, note)
 
 
 def example_rows(kind: str, task_id: str = SR_TASK) -> list[list]:
@@ -428,14 +455,19 @@ def build_demo() -> gr.Blocks:
                 with gr.Row():
                     lb_task = gr.Dropdown(["all", *restorers.list_tasks()], value=SR_TASK, label="Task")
                     lb_dataset = gr.Dropdown([], label="Dataset", allow_custom_value=True)
-                    lb_metric = gr.Dropdown([(f"{s.label} {s.arrow}", n) for n, s in METRICS.items()],
-                                            value="psnr_y", label="Metric")
+                    lb_metric = gr.Dropdown([(metric_header(n), n) for n in METRICS], value="psnr_y", label="Metric")
                     reload = gr.Button("Reload results")
-                with gr.Row():
-                    plot_nfe = gr.Plot(label="vs NFE")
-                    plot_tflops = gr.Plot(label="vs TFLOPs")
-                table = gr.Dataframe(interactive=False, wrap=True)
-                outputs = [lb_dataset, table, plot_nfe, plot_tflops]
+                lb_note = gr.Markdown()
+                with gr.Row(equal_height=False):  # two columns on a wide screen, stacked on a narrow one
+                    with gr.Column(min_width=420):
+                        plot_nfe = gr.Plot(label="vs NFE")
+                    with gr.Column(min_width=420):
+                        plot_tflops = gr.Plot(label="vs TFLOPs")
+                table = gr.Dataframe(interactive=False, wrap=True, label="Results (measured unless Source says "
+                                     "reported; mean over the dataset's images)")
+                with gr.Accordion("Details: parameters, sizes, device, notes", open=False):
+                    details = gr.Dataframe(interactive=False, wrap=True)
+                outputs = [lb_dataset, lb_metric, table, plot_nfe, plot_tflops, details, lb_note]
                 for trigger in (lb_task.change, lb_dataset.change, lb_metric.change, reload.click):
                     trigger(leaderboard_view, [lb_task, lb_dataset, lb_metric], outputs, api_visibility="private")
                 demo.load(leaderboard_view, [lb_task, lb_dataset, lb_metric], outputs, api_visibility="private")

@@ -17,6 +17,17 @@ def metric_label(metric: str) -> str:
     return f"{spec.label} {spec.arrow}" if spec else metric
 
 
+MIN_Y_SPAN = {"psnr_y": 2.0, "ssim_y": 0.05, "ms_ssim": 0.05, "lpips": 0.05, "gmsd": 0.02}
+
+
+def y_range(values: pd.Series, metric: str) -> list[float]:
+    """The data's range with 10% margins, widened to a minimum span so that a small gap looks small."""
+    low, high = float(values.min()), float(values.max())
+    span = max(high - low, MIN_Y_SPAN.get(metric, 0.1 * max(abs(high), 1e-6)))
+    middle = (low + high) / 2
+    return [middle - 0.6 * span, middle + 0.6 * span]
+
+
 def sampler_variant(row) -> str:
     """How a DP-IR-family row was sampled, so that a tau sweep and a DDIM sweep draw separate lines."""
     tau = row.get("tau")
@@ -67,6 +78,8 @@ def quality_vs_cost(frame: pd.DataFrame, metric: str = "psnr_y", cost: str = "nf
         margin=dict(l=60, r=20, t=60, b=50), height=420)
     if log_x:
         figure.update_xaxes(type="log")
+    if not data.empty:
+        figure.update_yaxes(range=y_range(data[metric].astype(float), metric))
     if data.empty:
         figure.add_annotation(text="no results for this selection", showarrow=False, x=0.5, y=0.5,
                               xref="paper", yref="paper")

@@ -108,15 +108,19 @@ def test_ui_path_degrades_first_and_scores_against_the_hq():
 def test_leaderboard_view_filters_and_plots():
     import app
 
-    dataset, table, by_nfe, by_tflops = app.leaderboard_view("sr_x4", "heldout", "psnr_y")
+    dataset, metric, table, by_nfe, by_tflops, details, note = app.leaderboard_view("sr_x4", "heldout", "topiq_fr")
     if table.empty:
         pytest.skip("no results shipped in assets/results")
-    assert set(table["method"]) >= {"resshift", "bicubic"}
+    assert set(table["Method"]) >= {"resshift", "bicubic"}
     assert all(isinstance(v, float) for v in table["PSNR-Y (dB) ↑"])  # measured for every row
-    assert set(table["LPIPS-Alex ↓"]) <= {"unavailable"} or all(isinstance(v, float) for v in table["LPIPS-Alex ↓"])
-    assert by_nfe.layout.xaxis.title.text.startswith("NFE")
+    assert all(isinstance(v, float) for v in table["LPIPS-Alex ↓"])
+    # TOPIQ needs weights that are not offline: it is neither a column, nor a choice, nor plotted empty
+    assert "TOPIQ-FR ↑" not in table.columns and "TOPIQ-FR" in note
+    assert metric.value == "psnr_y" and "topiq_fr" not in [v for _, v in metric.choices]
+    assert by_nfe.layout.xaxis.title.text.startswith("NFE") and by_nfe.layout.title.text.startswith("PSNR-Y")
     assert by_tflops.layout.xaxis.title.text.startswith("TFLOPs")
-    _, none, _, _ = app.leaderboard_view("sr_x4", "no-such-dataset", "psnr_y")
+    assert {"Parameters (M)", "Device", "Notes"} <= set(details.columns) and len(details) == len(table)
+    _, _, none, _, _, _, _ = app.leaderboard_view("sr_x4", "no-such-dataset", "psnr_y")
     assert len(none) == len(table)  # an unknown dataset falls back to the first one
 
 
@@ -127,3 +131,15 @@ def test_steps_slider_follows_the_method():
     assert locked.interactive is False and "no sampling steps" in locked.info
     free = app.on_method_change("resshift", "sr_x4")
     assert free.interactive and free.minimum == 1 and free.maximum == free.value == 4
+
+
+def test_small_load_run_serves_every_client(server):
+    """The load benchmark (benchmarks/load.py) in miniature: concurrent API calls are all served."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("load", ROOT / "benchmarks" / "load.py")
+    load = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(load)
+    result = load.run_load(server, clients=4, size=16, method="regression", task="sr_x4")
+    assert result["errors"] == [] and result["served"] == 4
+    assert result["max"] >= result["median"] > 0

@@ -127,3 +127,13 @@ def test_embedded_dpir_beats_its_own_ir_network_on_lpips():
     ours = np.mean([row[column]["lpips"] for row in card["rows"]])
     regression = np.mean([row["regression"]["lpips"] for row in card["rows"]])
     assert ours < regression, (ours, regression)
+
+
+def test_assets_fit_a_hugging_face_space():
+    """A Space refuses plain-git files over 10 MiB; the project keeps assets/ under 100 MB in all."""
+    from restorers.registry import ASSETS
+
+    files = [f for f in ASSETS.rglob("*") if f.is_file()]
+    too_big = [(str(f.relative_to(ASSETS)), f.stat().st_size) for f in files if f.stat().st_size > 10 * 2**20]
+    assert not too_big, too_big
+    assert sum(f.stat().st_size for f in files) < 100 * 10**6
