@@ -81,8 +81,21 @@ def step_range(method: str, task: str) -> tuple[int, int] | None:
     return total, total
 
 
+def available_methods(task: str) -> list[str]:
+    """The task's methods whose embedded weights are present (a checkout without one still starts)."""
+    def present(method: str) -> bool:
+        folder = restorers.registry.default_checkpoint(method, task)
+        return folder is None or folder.is_dir()
+    return [m for m in restorers.list_methods(task) if present(m)]
+
+
 def method_choices(task: str) -> list[tuple[str, str]]:
-    return [(restorers.get_method(m).title, m) for m in restorers.list_methods(task)]
+    return [(restorers.get_method(m).title, m) for m in available_methods(task)]
+
+
+def default_method(task) -> str:
+    methods = available_methods(task.id)
+    return task.default_method if task.default_method in methods else methods[0]
 
 
 def _read_input(image) -> Image.Image:
@@ -243,7 +256,7 @@ def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, 
 def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse",
                progress=gr.Progress(track_tqdm=True)):
     """Every method of the task on the same input at its default steps: images, costs and metrics side by side."""
-    methods = restorers.list_methods(task)
+    methods = available_methods(task)
     results, lq, hq = [], None, None
     for method in progress.tqdm(methods, desc="methods"):
         lq, hq, scored, info = _run(task, method, image, None, seed, degrade_first, fit)
@@ -383,7 +396,7 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                           f"restore the degraded image{f' x{task.scale}' if task.scale > 1 else ''} and score the "
                           "result against the HQ", value=False)
                 fit = gr.Radio(FIT_CHOICES, value="refuse", label="Too large?")
-                method = gr.Dropdown(method_choices(task.id), value=task.default_method, label="Method")
+                method = gr.Dropdown(method_choices(task.id), value=default_method(task), label="Method")
                 steps = gr.Slider(1, 4, value=4, step=1, label="Sampling steps")
                 seed = gr.Number(value=0, minimum=0, maximum=MAX_SEED, label=f"Seed (0 to {MAX_SEED})")
                 with gr.Row():
@@ -403,7 +416,8 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                                        headers=["metric", "value", "note"], interactive=False, wrap=True)
                 restored = gr.Image(label="Restored image (lossless PNG)", format="png", type="pil",
                                     interactive=False)
-                info = gr.JSON(label="Run info", open=False)
+                with gr.Accordion("Run info (JSON)", open=False):
+                    info = gr.JSON(label="Run info")
         with gr.Accordion("Compare all methods on this input", open=False):
             gr.Markdown("Runs every method of this task on the same input at its default steps and seed, with the "
                         "options above. Then click a point on the input preview to see the same spot in every "
@@ -444,7 +458,7 @@ def build_demo() -> gr.Blocks:
             "CPU checkpoints trained offline (see each model card in `assets/checkpoints`).")
         with gr.Tabs():
             for task_id in restorers.list_tasks():
-                if restorers.list_methods(task_id):
+                if available_methods(task_id):
                     restore_tab(restorers.get_task(task_id), demo)
 
             with gr.Tab("Leaderboard"):
