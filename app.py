@@ -179,7 +179,27 @@ def fit_to_budget(picture: Image.Image, budget: int, fit: str) -> tuple[Image.Im
                    "(python -m leaderboard.sweep --dataset FOLDER).")
 
 
-def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit: str = "refuse"):
+class RunStopped(Exception):
+    """The user pressed Stop: the sampler leaves at the end of its current step."""
+
+
+_STOPPED: set[str] = set()  # browser sessions whose Stop button was pressed during their run
+
+
+def stop_checker(session: str | None):
+    """A ``callback_on_step_end`` that ends the run once this session has pressed Stop."""
+    if session is None:
+        return None
+
+    def check(pipe, step, timestep, tensors):
+        if session in _STOPPED:
+            raise RunStopped()
+        return tensors
+    return check
+
+
+def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit: str = "refuse",
+         session: str | None = None):
     """Shared by the UI and the API: returns (lq, hq or None, scored, info)."""
     try:
         task = restorers.get_task(task_id)
@@ -206,7 +226,12 @@ def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit
         raise gr.Error(str(err)) from err
     try:
         with _RUN_LOCK:
-            scored = restore_and_score(get_pipeline(method, task_id), task, lq, hq, steps, seed)
+            if session in _STOPPED:
+                raise RunStopped()
+            scored = restore_and_score(get_pipeline(method, task_id), task, lq, hq, steps, seed,
+                                       on_step=stop_checker(session))
+    except RunStopped:
+        raise gr.Error("Stopped.") from None
     except (ValueError, FileNotFoundError) as err:
         raise gr.Error(str(err)) from err
     info = {"task": task_id, "method": method, "steps": steps, "seed": seed,
@@ -245,21 +270,37 @@ def cost_markdown(info: dict) -> str:
             f"{info['input_size'][0]}x{info['input_size'][1]} → {info['output_size'][0]}x{info['output_size'][1]}")
 
 
+def session_of(request: gr.Request | None) -> str | None:
+    return getattr(request, "session_hash", None) if request is not None else None
+
+
+def ui_stop(request: gr.Request):
+    """Stop this browser session's run (the sampler checks after every step) and free its Restore button."""
+    session = session_of(request)
+    if session is not None:
+        _STOPPED.add(session)
+    return gr.Button(interactive=True)
+
+
 def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, fit: str = "refuse",
-               progress=gr.Progress(track_tqdm=True)):
-    progress(0, desc="starting")
-    lq, hq, scored, info = _run(task, method, image, steps, seed, degrade_first, fit)
+               request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
+    session = session_of(request)
+    _STOPPED.discard(session)  # a new run starts unstopped
+    progress(0, desc="waiting for the CPU")
+    lq, hq, scored, info = _run(task, method, image, steps, seed, degrade_first, fit, session)
     shown_lq = lq.resize(scored.image.size, Image.NEAREST)  # pixels as they are, no interpolation credit
     return (shown_lq, scored.image), scored.image, metrics_frame(scored), cost_markdown(info), info
 
 
-def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse",
+def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse", request: gr.Request = None,
                progress=gr.Progress(track_tqdm=True)):
     """Every method of the task on the same input at its default steps: images, costs and metrics side by side."""
     methods = available_methods(task)
+    session = session_of(request)
+    _STOPPED.discard(session)
     results, lq, hq = [], None, None
     for method in progress.tqdm(methods, desc="methods"):
-        lq, hq, scored, info = _run(task, method, image, None, seed, degrade_first, fit)
+        lq, hq, scored, info = _run(task, method, image, None, seed, degrade_first, fit, session)
         results.append((method, scored, info))
     size = results[0][1].image.size
     shown = [("input (nearest-neighbour enlarged)" if lq.size != size else "input", lq.resize(size, Image.NEAREST))]
@@ -431,9 +472,9 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                                       format="png", type="pil", height="auto")
             downloads = gr.File(label="Download each result (PNG)", file_count="multiple", interactive=False)
             compare_state = gr.State([])
-        compare.click(ui_compare, [task_box, image_in, seed, degrade, fit],
-                      [compare_gallery, compare_table, downloads, compare_state], api_visibility="private",
-                      concurrency_id="restore-ui", concurrency_limit=1)
+        comparing = compare.click(ui_compare, [task_box, image_in, seed, degrade, fit],
+                                  [compare_gallery, compare_table, downloads, compare_state], api_visibility="private",
+                                  concurrency_id="restore-ui", concurrency_limit=1)
         preview.select(ui_zoom, [compare_state, preview], zoom_gallery, api_visibility="private")
         image_in.change(show_preview, image_in, preview, api_visibility="private")
         method.change(on_method_change, [method, task_box], steps, api_visibility="private")
@@ -443,8 +484,7 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                           [slider, restored, metrics, cost, info], api_visibility="private",
                           concurrency_id="restore-ui", concurrency_limit=1)
         job.then(lambda: gr.Button(interactive=True), None, run, api_visibility="private", queue=False)
-        stop.click(lambda: gr.Button(interactive=True), None, run, cancels=[job], api_visibility="private",
-                   queue=False)
+        stop.click(ui_stop, None, run, cancels=[job, comparing], api_visibility="private", queue=False)
 
 
 def build_demo() -> gr.Blocks:

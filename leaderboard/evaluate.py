@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 
 import torch
@@ -41,11 +42,17 @@ def cached_flops(pipe: DiffusionPipeline, size: tuple[int, int], steps: int | No
 
 
 def restore_and_score(pipe: DiffusionPipeline, task: Task, lq: Image.Image, reference: Image.Image | None = None,
-                      steps: int | None = None, seed: int = 0) -> Scored:
-    """Run ``pipe`` on ``lq`` with a seeded generator; score against ``reference`` when it is known."""
+                      steps: int | None = None, seed: int = 0, on_step=None) -> Scored:
+    """Run ``pipe`` on ``lq`` with a seeded generator; score against ``reference`` when it is known.
+
+    ``on_step(pipe, i, t, tensors)`` is passed as ``callback_on_step_end`` to pipelines that have steps.
+    """
     generator = torch.Generator(device="cpu").manual_seed(int(seed))
+    extra = {}
+    if on_step is not None and "callback_on_step_end" in inspect.signature(pipe.__call__).parameters:
+        extra["callback_on_step_end"] = on_step
     with measure_run(pipe) as cost:
-        image = pipe(image=lq, num_inference_steps=steps, generator=generator, output_type="pil").images[0]
+        image = pipe(image=lq, num_inference_steps=steps, generator=generator, output_type="pil", **extra).images[0]
     flops = cached_flops(pipe, lq.size, steps)
     if reference is not None:
         reference = task.modcrop(reference)

@@ -143,3 +143,39 @@ def test_small_load_run_serves_every_client(server):
     result = load.run_load(server, clients=4, size=16, method="regression", task="sr_x4")
     assert result["errors"] == [] and result["served"] == 4
     assert result["max"] >= result["median"] > 0
+
+
+def test_stop_ends_a_run_between_steps(tmp_path):
+    """The Stop button's path: a stopped session's run raises 'Stopped.' at the next step, and frees the CPU."""
+    import gradio as gr
+
+    import app
+
+    path = tmp_path / "input.png"
+    random_image(16, 16).save(path)
+    steps_seen = []
+    checker = app.stop_checker("session-a")
+
+    def counting(pipe, i, t, tensors):
+        steps_seen.append(i)
+        if i == 1:
+            app._STOPPED.add("session-a")  # as if Stop were pressed during step 2
+        return checker(pipe, i, t, tensors)
+
+    pipe = app.get_pipeline("resshift", "sr_x4")
+    from leaderboard.evaluate import restore_and_score
+
+    with pytest.raises(app.RunStopped):
+        restore_and_score(pipe, restorers_task(), Image.open(path), None, 4, 0, on_step=counting)
+    assert steps_seen == [0, 1]  # it stopped after the step in which Stop was pressed, not at the end
+    with pytest.raises(gr.Error, match="Stopped"):  # a stopped session's queued run does not start
+        app._run("sr_x4", "bicubic", str(path), None, 0, False, session="session-a")
+    app._STOPPED.discard("session-a")
+    _, _, scored, _ = app._run("sr_x4", "bicubic", str(path), None, 0, False, session="session-a")
+    assert scored.image.size == (64, 64)
+
+
+def restorers_task():
+    import restorers
+
+    return restorers.get_task("sr_x4")

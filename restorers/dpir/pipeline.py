@@ -80,7 +80,7 @@ class DPIRPipeline(DiffusionPipeline):
     # -- sampling ------------------------------------------------------------------------------------------
     def restore_tensor(self, lq: torch.Tensor, num_inference_steps: int | None = None,
                        generator: torch.Generator | list[torch.Generator] | None = None, tau: int | None = None,
-                       latents: torch.Tensor | None = None) -> torch.Tensor:
+                       latents: torch.Tensor | None = None, callback_on_step_end=None) -> torch.Tensor:
         """LQ (B, 3, h, w) in [0, 1] -> restored (B, 3, sf*h, sf*w) in [0, 1]."""
         scheduler = self.scheduler
         tau = int(scheduler.config.tau if tau is None else tau)
@@ -100,23 +100,27 @@ class DPIRPipeline(DiffusionPipeline):
             sample = latents
         else:
             sample = scheduler.accelerated_start(ir_estimate, tau, noise=latents, generator=generator)
-        for t in self.progress_bar(scheduler.timesteps):
+        for i, t in enumerate(self.progress_bar(scheduler.timesteps)):
             rescaled, sigma = scheduler.denoiser_input(sample, int(t))
             x0 = self.step_model(ir_estimate, rescaled, sigma, int(t)).clamp(0.0, 1.0)
             sample = scheduler.step(x0, t, sample, generator=generator).prev_sample
+            if callback_on_step_end is not None:  # diffusers' hook: progress, or raise to stop
+                callback_on_step_end(self, i, t, {"latents": sample, "pred_original_sample": x0})
         return sample.clamp(0.0, 1.0)
 
     @torch.no_grad()
     def __call__(self, image, num_inference_steps: int | None = None, tau: int | None = None,
                  generator: torch.Generator | list[torch.Generator] | None = None, latents: torch.Tensor | None = None,
-                 output_type: str = "pil", return_dict: bool = True):
+                 output_type: str = "pil", return_dict: bool = True, callback_on_step_end=None):
         """Restore ``image`` (the degraded input).
 
         ``tau``: where the accelerated start lands (default: the scheduler's, chosen per task); ``tau = T`` is
         conventional sampling. ``num_inference_steps``: network steps after it (tau: DDPM; fewer: DDIM with
         stride ceil(tau / steps)); default the pipeline's. ``latents``: x_T, shaped like the output.
+        ``callback_on_step_end(pipe, i, t, tensors)`` runs after each step, as in diffusers.
         """
         lq = images_to_batch(image).to(device=self._execution_device, dtype=self.fusion.dtype)
-        restored = self.restore_tensor(lq, num_inference_steps, generator, tau=tau, latents=latents)
+        restored = self.restore_tensor(lq, num_inference_steps, generator, tau=tau, latents=latents,
+                                       callback_on_step_end=callback_on_step_end)
         output = postprocess(restored, output_type)
         return ImagePipelineOutput(images=output) if return_dict else (output,)

@@ -75,7 +75,8 @@ class ResShiftPipeline(DiffusionPipeline):
 
     # -- sampling ------------------------------------------------------------------------------------------
     def restore_tensor(self, lq: torch.Tensor, num_inference_steps: int | None = None,
-                       generator: torch.Generator | list[torch.Generator] | None = None) -> torch.Tensor:
+                       generator: torch.Generator | list[torch.Generator] | None = None,
+                       callback_on_step_end=None) -> torch.Tensor:
         """The whole method on tensors: LQ (B, 3, h, w) in [-1, 1] -> restored (B, 3, sf*h, sf*w) in [0, 1].
 
         Kept free of PIL so that cost measurement can run it on the meta device.
@@ -86,10 +87,12 @@ class ResShiftPipeline(DiffusionPipeline):
 
         self.scheduler.set_timesteps(num_inference_steps)  # indices stay on the CPU; moved per call
         latents = self.scheduler.prior_sample(z_y, generator=generator)
-        for t in self.progress_bar(self.scheduler.timesteps):
+        for i, t in enumerate(self.progress_bar(self.scheduler.timesteps)):
             model_input = self.scheduler.scale_model_input(latents, t)
             model_output = self.unet(model_input, t.to(lq.device), lq=lq).sample
             latents = self.scheduler.step(model_output, t, latents, generator=generator, lq_latents=z_y).prev_sample
+            if callback_on_step_end is not None:  # diffusers' hook: progress, or raise to stop
+                callback_on_step_end(self, i, t, {"latents": latents})
 
         restored = self.decode(latents).clamp(-1.0, 1.0)
         sf = self.config.sf
@@ -98,15 +101,16 @@ class ResShiftPipeline(DiffusionPipeline):
     @torch.no_grad()
     def __call__(self, image, num_inference_steps: int | None = None,
                  generator: torch.Generator | list[torch.Generator] | None = None, output_type: str = "pil",
-                 return_dict: bool = True):
+                 return_dict: bool = True, callback_on_step_end=None):
         """Restore ``image`` (a PIL image or a list of equally sized ones).
 
         ``num_inference_steps`` defaults to the trained chain length (4 for the released models); fewer
-        steps use ResShift's respacing. Each step is exactly one UNet call.
+        steps use ResShift's respacing. Each step is exactly one UNet call. ``callback_on_step_end(pipe, i, t,
+        tensors)`` runs after each step, as in diffusers (an exception raised there stops the run).
         """
         lq = to_signed(images_to_batch(image))
         restored = self.restore_tensor(lq.to(device=self._execution_device, dtype=self.unet.dtype),
-                                       num_inference_steps, generator)
+                                       num_inference_steps, generator, callback_on_step_end)
         output = postprocess(restored, output_type)
         self.maybe_free_model_hooks()
         if not return_dict:
