@@ -62,9 +62,12 @@ _RUN_LOCK = FairLock()  # a pipeline's scheduler holds per-call state, and 2 cor
 
 
 @lru_cache(maxsize=8)
-def get_pipeline(method: str, task: str):
+def get_pipeline(method: str, task: str, ir_network: str | None = None):
     """Load once and run once, untimed, so the seconds shown are steady-state (as in the sweep)."""
-    pipe = restorers.load_pipeline(method, task)
+    path = restorers.registry.ir_network_choices().get(ir_network) if ir_network else None
+    if ir_network and ir_network != restorers.registry.EMBEDDED_IR and path is None:
+        raise gr.Error(f"unknown IR network {ir_network!r}")
+    pipe = restorers.load_pipeline(method, task, ir_network=path)
     warm_up = Image.new("RGB", (32, 32), (128, 128, 128))
     pipe(image=warm_up, generator=torch.Generator().manual_seed(0))
     return pipe
@@ -183,6 +186,7 @@ class RunStopped(Exception):
     """The user pressed Stop: the sampler leaves at the end of its current step."""
 
 
+IR_METHODS = ("dpir", "ddpm")  # the methods built on a swappable IR network
 _STOPPED: set[str] = set()  # browser sessions whose Stop button was pressed during their run
 
 
@@ -199,7 +203,7 @@ def stop_checker(session: str | None):
 
 
 def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit: str = "refuse",
-         session: str | None = None):
+         session: str | None = None, ir_network: str | None = None):
     """Shared by the UI and the API: returns (lq, hq or None, scored, info)."""
     try:
         task = restorers.get_task(task_id)
@@ -228,7 +232,8 @@ def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit
         with _RUN_LOCK:
             if session in _STOPPED:
                 raise RunStopped()
-            scored = restore_and_score(get_pipeline(method, task_id), task, lq, hq, steps, seed,
+            uses_ir = ir_network if method in IR_METHODS and ir_network != restorers.registry.EMBEDDED_IR else None
+            scored = restore_and_score(get_pipeline(method, task_id, uses_ir), task, lq, hq, steps, seed,
                                        on_step=stop_checker(session))
     except RunStopped:
         raise gr.Error("Stopped.") from None
@@ -236,6 +241,8 @@ def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit
         raise gr.Error(str(err)) from err
     info = {"task": task_id, "method": method, "steps": steps, "seed": seed,
             "input_size": list(lq.size), **scored.info()}
+    if method in IR_METHODS:
+        info["ir_network"] = ir_network or restorers.registry.EMBEDDED_IR
     if fitted:
         info["input_fitted"] = fitted
     if hq is not None:
@@ -283,24 +290,24 @@ def ui_stop(request: gr.Request):
 
 
 def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, fit: str = "refuse",
-               request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
+               ir_network: str | None = None, request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
     session = session_of(request)
     _STOPPED.discard(session)  # a new run starts unstopped
     progress(0, desc="waiting for the CPU")
-    lq, hq, scored, info = _run(task, method, image, steps, seed, degrade_first, fit, session)
+    lq, hq, scored, info = _run(task, method, image, steps, seed, degrade_first, fit, session, ir_network)
     shown_lq = lq.resize(scored.image.size, Image.NEAREST)  # pixels as they are, no interpolation credit
     return (shown_lq, scored.image), scored.image, metrics_frame(scored), cost_markdown(info), info
 
 
-def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse", request: gr.Request = None,
-               progress=gr.Progress(track_tqdm=True)):
+def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse", ir_network: str | None = None,
+               request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
     """Every method of the task on the same input at its default steps: images, costs and metrics side by side."""
     methods = available_methods(task)
     session = session_of(request)
     _STOPPED.discard(session)
     results, lq, hq = [], None, None
     for method in progress.tqdm(methods, desc="methods"):
-        lq, hq, scored, info = _run(task, method, image, None, seed, degrade_first, fit, session)
+        lq, hq, scored, info = _run(task, method, image, None, seed, degrade_first, fit, session, ir_network)
         results.append((method, scored, info))
     size = results[0][1].image.size
     shown = [("input (nearest-neighbour enlarged)" if lq.size != size else "input", lq.resize(size, Image.NEAREST))]
@@ -439,6 +446,11 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                 fit = gr.Radio(FIT_CHOICES, value="refuse", label="Too large?")
                 method = gr.Dropdown(method_choices(task.id), value=default_method(task), label="Method")
                 steps = gr.Slider(1, 4, value=4, step=1, label="Sampling steps")
+                ir_choices = list(restorers.registry.ir_network_choices())
+                ir_network = gr.Dropdown(ir_choices, value=ir_choices[0], label="IR network (DP-IR and its DDPM baseline)",
+                                         info="the frozen one-shot network DP-IR starts from; add spandrel-loadable "
+                                              f"state dicts to {restorers.registry.ir_network_folder()} to list them",
+                                         visible=default_method(task) in IR_METHODS)
                 seed = gr.Number(value=0, minimum=0, maximum=MAX_SEED, label=f"Seed (0 to {MAX_SEED})")
                 with gr.Row():
                     run = gr.Button("Restore", variant="primary", elem_id=f"restore-{task.id}")
@@ -472,15 +484,16 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                                       format="png", type="pil", height="auto")
             downloads = gr.File(label="Download each result (PNG)", file_count="multiple", interactive=False)
             compare_state = gr.State([])
-        comparing = compare.click(ui_compare, [task_box, image_in, seed, degrade, fit],
+        comparing = compare.click(ui_compare, [task_box, image_in, seed, degrade, fit, ir_network],
                                   [compare_gallery, compare_table, downloads, compare_state], api_visibility="private",
                                   concurrency_id="restore-ui", concurrency_limit=1)
         preview.select(ui_zoom, [compare_state, preview], zoom_gallery, api_visibility="private")
         image_in.change(show_preview, image_in, preview, api_visibility="private")
         method.change(on_method_change, [method, task_box], steps, api_visibility="private")
+        method.change(lambda m: gr.Dropdown(visible=m in IR_METHODS), method, ir_network, api_visibility="private")
         demo.load(on_method_change, [method, task_box], steps, api_visibility="private")
         locked = run.click(lambda: gr.Button(interactive=False), None, run, api_visibility="private", queue=False)
-        job = locked.then(ui_restore, [task_box, method, image_in, steps, seed, degrade, fit],
+        job = locked.then(ui_restore, [task_box, method, image_in, steps, seed, degrade, fit, ir_network],
                           [slider, restored, metrics, cost, info], api_visibility="private",
                           concurrency_id="restore-ui", concurrency_limit=1)
         job.then(lambda: gr.Button(interactive=True), None, run, api_visibility="private", queue=False)

@@ -71,3 +71,25 @@ def get_method(method_id: str) -> MethodSpec:
 def default_checkpoint(method_id: str, task_id: str) -> Path | None:
     folder = get_method(method_id).default_checkpoints.get(task_id)
     return CHECKPOINTS / folder if folder else None
+
+
+EMBEDDED_IR = "embedded regression CNN"
+
+
+def ir_network_folder() -> Path:
+    """Where third-party IR networks for DP-IR are looked for: ``$RESTORERS_IR_NETWORKS`` or the user cache."""
+    import os
+
+    return Path(os.environ.get("RESTORERS_IR_NETWORKS", Path.home() / ".cache" / "restorers" / "ir_networks"))
+
+
+def ir_network_choices() -> dict[str, str | None]:
+    """DP-IR's IR networks the registry knows: the embedded one (None) and every state-dict file in
+    :func:`ir_network_folder` (any architecture spandrel loads; its scale is checked when it is used)."""
+    choices: dict[str, str | None] = {EMBEDDED_IR: None}
+    folder = ir_network_folder()
+    if folder.is_dir():
+        for file in sorted(folder.iterdir()):
+            if file.suffix in (".safetensors", ".pth", ".pt", ".ckpt"):
+                choices[file.name] = str(file)
+    return choices

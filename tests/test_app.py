@@ -179,3 +179,27 @@ def restorers_task():
     import restorers
 
     return restorers.get_task("sr_x4")
+
+
+def test_dpir_runs_with_an_ir_network_from_the_registry_folder(tmp_path, monkeypatch):
+    """A spandrel-loadable state dict dropped in $RESTORERS_IR_NETWORKS is offered and used by DP-IR."""
+    import torch
+    from spandrel.architectures.ESRGAN import ESRGAN
+
+    import app
+    import restorers
+
+    if "dpir" not in app.available_methods("sr_x4"):
+        pytest.fail("the embedded DP-IR checkpoint is missing")
+    folder = tmp_path / "ir"
+    folder.mkdir()
+    torch.manual_seed(0)
+    torch.save(ESRGAN(num_filters=8, num_blocks=1, scale=4).state_dict(), folder / "tiny_esrgan_x4.pth")
+    monkeypatch.setenv("RESTORERS_IR_NETWORKS", str(folder))
+    assert list(restorers.registry.ir_network_choices()) == [restorers.registry.EMBEDDED_IR, "tiny_esrgan_x4.pth"]
+    path = tmp_path / "input.png"
+    random_image(16, 16).save(path)
+    _, _, scored, info = app._run("sr_x4", "dpir", str(path), 2, 0, False, ir_network="tiny_esrgan_x4.pth")
+    assert info["ir_network"] == "tiny_esrgan_x4.pth" and scored.nfe == 3 and scored.image.size == (64, 64)
+    pipe = app.get_pipeline("dpir", "sr_x4", "tiny_esrgan_x4.pth")
+    assert pipe.ir_network.config.architecture == "ESRGAN"

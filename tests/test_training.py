@@ -89,3 +89,41 @@ def test_training_state_round_trip_and_recovery(tmp_path):
     (tmp_path / "state").rename(tmp_path / "gone")
     assert load_training_state(tmp_path, fresh, fresh_ema, fresh_opt)["step"] == 7
     assert load_training_state(tmp_path / "empty", fresh, fresh_ema, fresh_opt) is None
+
+
+def test_deblur_pairs_use_the_task_degradation_reproducibly():
+    from restorers.training.train_regression import task_degradation
+
+    scale, degrade = task_degradation("deblur")
+    sampler = SRPairSampler(crop=48, scale=scale, pool_size=4, seed=0, photos=PIP_TRAIN, degrade=degrade)
+    state = sampler.state()
+    hq, lq = sampler.batch(2)
+    assert scale == 1 and hq.shape == lq.shape == (2, 3, 48, 48)
+    assert (lq - hq).abs().mean() > 0.005  # blurred and noisy, not the HQ
+    sampler.set_state(state)
+    assert torch.equal(sampler.batch(2)[1], lq)  # same kernel and noise after a resume
+
+
+def test_fusion_loss_trains_only_the_fusion_net():
+    from restorers.dpir.denoiser import DenoiserNet
+    from restorers.dpir.fusion import FusionNet
+    from restorers.dpir.scheduler import DPIRScheduler
+    from restorers.regression.network import ResidualSRNet
+    from restorers.training.train_denoiser import denoising_loss
+    from restorers.training.train_fusion import fusion_loss, sample_timesteps
+
+    torch.manual_seed(0)
+    ir = ResidualSRNet(channels=8, num_blocks=1).requires_grad_(False)
+    denoiser = DenoiserNet(channels=8, num_groups=1)
+    fusion = FusionNet(num_features=8, growth=4, time_dim=8, ir_skip=True)
+    scheduler = DPIRScheduler()
+    hq, lq = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 8, 8)
+    generator = torch.Generator().manual_seed(0)
+    loss = fusion_loss(fusion, ir, denoiser.requires_grad_(False), scheduler, hq, lq, generator, tau_max=250)
+    loss.backward()
+    assert torch.isfinite(loss) and all(p.grad is None for p in denoiser.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in fusion.parameters())
+    t = sample_timesteps(1000, torch.Generator().manual_seed(1), 250, 1000)
+    assert t.min() >= 1 and t.max() <= 1000 and 0.6 < (t <= 250).float().mean() < 0.9
+    denoiser.requires_grad_(True)
+    assert torch.isfinite(denoising_loss(denoiser, hq, torch.Generator().manual_seed(0), scheduler))
