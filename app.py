@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -213,12 +214,15 @@ def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit
     if task_id not in spec.tasks:
         raise gr.Error(f"{spec.title} does not serve {task.title}; choose one of: "
                        f"{', '.join(restorers.list_methods(task_id))}")
+    started = time.perf_counter()
     picture = _read_input(image)
     seed = parse_seed(seed)
     steps = parse_steps(steps, method, task_id) if spec.has_steps else None
     picture, fitted = fit_to_budget(picture, input_budget(task, degrade_first), fit)
+    read_seconds = time.perf_counter() - started
     try:
         hq = None
+        tick = time.perf_counter()
         if degrade_first:
             check_size(picture, min_side=8 * max(task.scale, 1))
             hq = task.modcrop(picture)
@@ -226,10 +230,13 @@ def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit
         else:
             lq = picture
         check_size(lq)
+        degrade_seconds = time.perf_counter() - tick
     except InvalidImageError as err:
         raise gr.Error(str(err)) from err
     try:
+        queued = time.perf_counter()
         with _RUN_LOCK:
+            wait_seconds = time.perf_counter() - queued
             if session in _STOPPED:
                 raise RunStopped()
             uses_ir = ir_network if method in IR_METHODS and ir_network != restorers.registry.EMBEDDED_IR else None
@@ -241,6 +248,10 @@ def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit
         raise gr.Error(str(err)) from err
     info = {"task": task_id, "method": method, "steps": steps, "seed": seed,
             "input_size": list(lq.size), **scored.info()}
+    info["time_split_seconds"] = {"read_and_check": round(read_seconds, 3), "degrade": round(degrade_seconds, 3),
+                                  "wait_for_cpu": round(wait_seconds, 3), "restore": round(scored.seconds, 3),
+                                  "metrics": round(scored.metrics_seconds, 3)}
+    info["total_seconds"] = round(time.perf_counter() - started, 3)
     if method in IR_METHODS:
         info["ir_network"] = ir_network or restorers.registry.EMBEDDED_IR
     if fitted:
@@ -273,8 +284,18 @@ def cost_markdown(info: dict) -> str:
         notes += f"\n\nThe input was {info['input_fitted']} to fit the demo's pixel budget."
     return notes.lstrip() + "\n\n" + (f"**NFE** {info['nfe']} &nbsp;·&nbsp; **TFLOPs** {info['tflops']:.4g} "
             f"({info['tflops_base']:.3g} once + {info['tflops_per_nfe']:.3g} per NFE) &nbsp;·&nbsp; "
-            f"**seconds** {info['seconds']:.3f} on this machine's CPU &nbsp;·&nbsp; "
-            f"{info['input_size'][0]}x{info['input_size'][1]} → {info['output_size'][0]}x{info['output_size'][1]}")
+            f"**seconds** {info['seconds']:.3f} restoring on this machine's CPU &nbsp;·&nbsp; "
+            f"{info['input_size'][0]}x{info['input_size'][1]} → {info['output_size'][0]}x{info['output_size'][1]}"
+            + total_line(info))
+
+
+def total_line(info: dict) -> str:
+    """The whole wait, not only the network: reading, degrading, queueing for the CPU, restoring, scoring."""
+    split = info.get("time_split_seconds")
+    if not split:
+        return ""
+    parts = ", ".join(f"{name.replace('_', ' ')} {value:.2f}" for name, value in split.items())
+    return f"\n\n**total {info['total_seconds']:.2f} s** on the server ({parts}); sending the PNG back is extra."
 
 
 def session_of(request: gr.Request | None) -> str | None:

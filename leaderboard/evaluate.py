@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import time
 from dataclasses import dataclass, field
 
 import torch
@@ -23,10 +24,12 @@ class Scored:
     flops: FlopReport
     metrics: dict[str, float | None] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
+    metrics_seconds: float = 0.0
 
     def info(self) -> dict:
         """A JSON-able summary (what the app's API returns as ``info``)."""
-        return {"nfe": self.nfe, "seconds": round(self.seconds, 4), **{k: v for k, v in self.flops.tflops.items()},
+        return {"nfe": self.nfe, "seconds": round(self.seconds, 4), "metrics_seconds": round(self.metrics_seconds, 4),
+                **{k: v for k, v in self.flops.tflops.items()},
                 "output_size": list(self.image.size), "metrics": self.metrics,
                 "unavailable_metrics": self.unavailable}
 
@@ -58,6 +61,7 @@ def restore_and_score(pipe: DiffusionPipeline, task: Task, lq: Image.Image, refe
         reference = task.modcrop(reference)
         if reference.size != image.size:
             raise ValueError(f"the HQ reference is {reference.size} but the restored image is {image.size}")
+    started = time.perf_counter()
     metrics, unavailable = compute_metrics(image, reference, task.crop_border)
     return Scored(image=image, nfe=cost.nfe, seconds=cost.seconds, flops=flops, metrics=metrics,
-                  unavailable=unavailable)
+                  unavailable=unavailable, metrics_seconds=time.perf_counter() - started)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -203,3 +204,50 @@ def test_dpir_runs_with_an_ir_network_from_the_registry_folder(tmp_path, monkeyp
     assert info["ir_network"] == "tiny_esrgan_x4.pth" and scored.nfe == 3 and scored.image.size == (64, 64)
     pipe = app.get_pipeline("dpir", "sr_x4", "tiny_esrgan_x4.pth")
     assert pipe.ir_network.config.architecture == "ESRGAN"
+
+
+def hostile_file(kind: str, path: Path) -> Path:
+    """Files users really upload: every PIL mode, a cut-off PNG, a decompression bomb, an oversized photo."""
+    if kind in ("L", "LA", "P", "RGBA", "CMYK", "I;16"):
+        image = random_image(24, 20).convert("RGBA" if kind == "LA" else "RGB")
+        image = image.convert(kind) if kind != "I;16" else Image.fromarray(
+            (np.asarray(image.convert("L"), dtype=np.uint16) * 257))
+        path = path.with_suffix(".tif" if kind == "CMYK" else ".png")
+        image.save(path)
+    elif kind == "truncated":
+        random_image(64, 64).save(path)
+        path.write_bytes(path.read_bytes()[:200])
+    elif kind == "bomb":
+        Image.new("L", (9000, 6000)).save(path, optimize=False)  # 54 M pixels in a few kB
+    elif kind == "oversized":
+        random_image(700, 600).save(path)
+    return path
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("L", None), ("LA", None), ("P", None), ("RGBA", None), ("CMYK", None), ("I;16", None),
+    ("truncated", "damaged or truncated"), ("bomb", "are not opened"), ("oversized", "700x600"),
+])
+def test_hostile_uploads_get_one_clear_sentence(client, tmp_path, kind, message):
+    from gradio_client import handle_file
+
+    path = hostile_file(kind, tmp_path / "upload.png")
+    if message is None:  # an odd but valid mode: restored as RGB
+        image_path, info = client.predict("sr_x4", "bicubic", handle_file(str(path)), None, 0, api_name="/restore")
+        assert Image.open(image_path).mode == "RGB" and info["output_size"] == [96, 80]
+        return
+    with pytest.raises(Exception, match=message) as caught:
+        client.predict("sr_x4", "bicubic", handle_file(str(path)), None, 0, api_name="/restore")
+    assert "/tmp" not in str(caught.value) and "Traceback" not in str(caught.value)
+
+
+def test_oversized_input_can_be_cropped_or_downscaled_in_one_click(tmp_path):
+    import app
+
+    path = hostile_file("oversized", tmp_path / "big.png")
+    for fit, note in (("crop", "centre-cropped from 700x600"), ("downscale", "downscaled from 700x600")):
+        lq, _, scored, info = app._run("sr_x4", "bicubic", str(path), None, 0, False, fit=fit)
+        assert lq.width * lq.height <= app.MAX_LQ_PIXELS and info["input_fitted"] == note
+    # a clean HQ photo to degrade first may be 16x larger (its LQ is what the budget counts)
+    _, hq, scored, info = app._run("sr_x4", "bicubic", str(path), None, 0, True)
+    assert hq.size == (700, 600) and scored.image.size == (700, 600) and "x4" in info["degraded_first"]
