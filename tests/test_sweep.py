@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import smooth_image
+from conftest import random_image, smooth_image
 from leaderboard import sweep
 from leaderboard.benchmarks import load_benchmark
 from leaderboard.plots import quality_vs_cost
@@ -90,3 +90,23 @@ def test_saved_hf_dataset_is_a_benchmark(tmp_path):
 def test_builtin_heldout_benchmark_is_offline():
     bench = load_benchmark(None, limit=3)
     assert bench.name == "heldout" and [im.size for _, im in bench.items] == [(256, 256)] * 3
+
+
+def test_dpir_sweep_records_tau_and_sampler(tmp_path):
+    """Rows of a tau sweep: DDPM at tau (NFE tau + 1), DDIM below tau, conventional from x_T (tau = T)."""
+    from leaderboard.sweep import run_sweep, sweep_jobs
+    from test_dpir_pipeline import small_pipeline
+
+    assert sweep_jobs(["dpir", "bicubic"], [2, 8], [4]) == [("dpir", 2, 4), ("bicubic", None, None)]
+    folder = tmp_path / "dpir"
+    small_pipeline(tau=8).save_pretrained(folder, safe_serialization=True)
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    for i in range(2):
+        random_image(40, 40, seed=i).save(bench / f"im{i}.png")
+    jobs = [("dpir", 4, 4), ("dpir", 2, 4), ("ddpm", 3, None)]
+    rows = run_sweep([], "sr_x4", None, str(bench), out=tmp_path / "r.csv", checkpoint=str(folder), jobs=jobs,
+                     crop=32, progress=False)
+    got = [(r["method"], r["tau"], r["sampler"], r["nfe"]) for r in rows]
+    assert got == [("dpir", 4, "ddpm", 5), ("dpir", 4, "ddim", 3), ("ddpm", 1000, "ddim", 4)]
+    assert all(r["dataset"] == "bench-crop32" for r in rows)
