@@ -67,7 +67,7 @@ EMBEDDED = [("resshift", "sr_x4"), ("regression", "sr_x4"), ("regression", "debl
 # the PSNR-Y margins over the task's trivial baseline (MATLAB bicubic for SR, the blurred input for deblurring)
 # on the held-out benchmark that each embedded checkpoint must keep
 REQUIRED_MARGIN_DB = {("regression", "sr_x4"): 1.5, ("resshift", "sr_x4"): 0.5, ("dpir", "sr_x4"): 0.5,
-                      ("regression", "deblur"): 1.0, ("dpir", "deblur"): 1.0}
+                      ("regression", "deblur"): 1.0, ("dpir", "deblur"): 0.5}
 # re-measuring a diffusion sampler on all 34 photos takes minutes on a CPU: DP-IR is re-measured on the first
 # few (the card's other rows are produced by the same code), the single-pass models on every photo
 REMEASURED = {"dpir": 4}
@@ -137,3 +137,21 @@ def test_assets_fit_a_hugging_face_space():
     too_big = [(str(f.relative_to(ASSETS)), f.stat().st_size) for f in files if f.stat().st_size > 10 * 2**20]
     assert not too_big, too_big
     assert sum(f.stat().st_size for f in files) < 100 * 10**6
+
+
+def test_embedded_denoiser_denoises_as_its_card_says():
+    """Re-measure the DP-IR denoiser's card on the first held-out photos at sigma = 25/255 (seeded noise)."""
+    import json
+
+    from restorers.registry import CHECKPOINTS
+    from restorers.training.denoiser_card import evaluate
+
+    folder = CHECKPOINTS / "dpir-denoiser"
+    card = json.loads((folder / "heldout_metrics.json").read_text())
+    assert "python -m restorers.training.train_denoiser" in (folder / "README.md").read_text()
+    again = evaluate(folder, limit=4)
+    for old, new in zip(card["rows"], again["rows"], strict=False):
+        assert old["image"] == new["image"]
+        assert abs(old["25/255"]["denoised"] - new["25/255"]["denoised"]) < 0.05
+    gain = np.mean([r["25/255"]["denoised"] - r["25/255"]["noisy"] for r in card["rows"]])
+    assert gain > 3.0, gain  # a real denoiser, not the identity

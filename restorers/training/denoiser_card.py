@@ -31,12 +31,12 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return 10.0 * np.log10(1.0 / max(mse, 1e-12))
 
 
-def evaluate(folder: Path, dataset: str = "heldout") -> dict:
+def evaluate(folder: Path, dataset: str = "heldout", limit: int | None = None) -> dict:
     model = DenoiserNet.from_pretrained(folder).eval()
     scheduler = DPIRScheduler()
     levels = [("5/255", 5 / 255), ("15/255", 15 / 255), ("25/255", 25 / 255), ("50/255", 50 / 255)]
     levels += [(f"t={t}", float(scheduler.sigma_tilde(t))) for t in (100, 250, 500)]
-    bench = load_benchmark(dataset)
+    bench = load_benchmark(dataset, limit)
     rows = []
     with torch.no_grad():
         for index, (name, hq) in enumerate(bench.items):
