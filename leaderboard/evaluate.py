@@ -22,13 +22,14 @@ class Scored:
     nfe: int
     seconds: float
     flops: FlopReport
+    nfe_detail: str = ""
     metrics: dict[str, float | None] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
     metrics_seconds: float = 0.0
 
     def info(self) -> dict:
         """A JSON-able summary (what the app's API returns as ``info``)."""
-        return {"nfe": self.nfe, "seconds": round(self.seconds, 4), "metrics_seconds": round(self.metrics_seconds, 4),
+        return {"nfe": self.nfe, "nfe_detail": self.nfe_detail, "seconds": round(self.seconds, 4), "metrics_seconds": round(self.metrics_seconds, 4),
                 **{k: v for k, v in self.flops.tflops.items()},
                 "output_size": list(self.image.size), "metrics": self.metrics,
                 "unavailable_metrics": self.unavailable}
@@ -45,13 +46,14 @@ def cached_flops(pipe: DiffusionPipeline, size: tuple[int, int], steps: int | No
 
 
 def restore_and_score(pipe: DiffusionPipeline, task: Task, lq: Image.Image, reference: Image.Image | None = None,
-                      steps: int | None = None, seed: int = 0, on_step=None) -> Scored:
+                      steps: int | None = None, seed: int = 0, on_step=None, conditions: dict | None = None) -> Scored:
     """Run ``pipe`` on ``lq`` with a seeded generator; score against ``reference`` when it is known.
 
-    ``on_step(pipe, i, t, tensors)`` is passed as ``callback_on_step_end`` to pipelines that have steps.
+    ``on_step(pipe, i, t, tensors)`` is passed as ``callback_on_step_end`` to pipelines that have steps;
+    ``conditions`` are the task's extra inputs (inpainting: ``mask_image``), from ``Task.degrade_with_conditions``.
     """
     generator = torch.Generator(device="cpu").manual_seed(int(seed))
-    extra = {}
+    extra = dict(conditions or {})
     if on_step is not None and "callback_on_step_end" in inspect.signature(pipe.__call__).parameters:
         extra["callback_on_step_end"] = on_step
     with measure_run(pipe) as cost:
@@ -63,5 +65,5 @@ def restore_and_score(pipe: DiffusionPipeline, task: Task, lq: Image.Image, refe
             raise ValueError(f"the HQ reference is {reference.size} but the restored image is {image.size}")
     started = time.perf_counter()
     metrics, unavailable = compute_metrics(image, reference, task.crop_border)
-    return Scored(image=image, nfe=cost.nfe, seconds=cost.seconds, flops=flops, metrics=metrics,
+    return Scored(image=image, nfe=cost.nfe, seconds=cost.seconds, flops=flops, nfe_detail=cost.detail, metrics=metrics,
                   unavailable=unavailable, metrics_seconds=time.perf_counter() - started)

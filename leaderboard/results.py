@@ -15,7 +15,7 @@ from .metrics import METRICS
 
 RESULTS_DIR = ASSETS / "results"
 KEY = ["method", "checkpoint", "task", "dataset", "nfe", "tau"]  # tau: DP-IR's start step (empty for others)
-COLUMNS = (KEY + ["steps", "sampler", "n_images", "lq_size", "tflops", "tflops_base", "tflops_per_nfe", "params",
+COLUMNS = (KEY + ["steps", "sampler", "nfe_detail", "n_images", "lq_size", "tflops", "tflops_base", "tflops_per_nfe", "params",
                   "seconds_per_image", "device"]
            + list(METRICS) + ["source", "code_version", "time", "notes"])
 

@@ -89,23 +89,29 @@ def run_sweep(methods: list[str], task_id: str, nfe: list[int] | None, dataset: 
             raise ValueError(f"method {method!r} does not serve task {task_id!r}")
     bench = load_benchmark(dataset, limit)
     dataset_name = bench.name + (f"-crop{crop}" if crop else "")
-    pairs = [(name, task.modcrop(centre_crop(hq, crop)), task.degrade(centre_crop(hq, crop))) for name, hq in bench.items]
+    pairs = []
+    for name, hq in bench.items:
+        hq = task.modcrop(centre_crop(hq, crop))
+        lq, conditions = task.degrade_with_conditions(hq)
+        pairs.append((name, hq, lq, conditions))
     bar = tqdm(total=len(jobs) * len(pairs), desc="sweep", unit="img", disable=not progress)
     rows = []
     for method, steps, tau in jobs:
         pipe = restorers.load_pipeline(method, task_id, checkpoint if get_method(method).has_steps else None, device)
         if tau is not None:
             pipe.scheduler.register_to_config(tau=int(tau))
-        tau_used = int(pipe.scheduler.config.tau) if hasattr(pipe, "step_limits") else None
+        has_tau = hasattr(pipe, "scheduler") and "tau" in pipe.scheduler.config  # DP-IR and its DDPM baseline
+        tau_used = int(pipe.scheduler.config.tau) if has_tau else None
         sampler = ""
         if tau_used is not None:
             chosen = steps or pipe.step_limits()[1]
             sampler = "ddim" if chosen < tau_used else "ddpm"
-        pipe(image=pairs[0][2], num_inference_steps=steps, generator=torch.Generator().manual_seed(seed))  # warm-up
+        pipe(image=pairs[0][2], num_inference_steps=steps, generator=torch.Generator().manual_seed(seed),
+             **pairs[0][3])  # warm-up
         scored = []
-        for index, (name, hq, lq) in enumerate(pairs):
+        for index, (name, hq, lq, conditions) in enumerate(pairs):
             bar.set_postfix_str(f"{method} steps={steps} tau={tau_used} {name}")
-            scored.append(restore_and_score(pipe, task, lq, hq, steps, seed + index))
+            scored.append(restore_and_score(pipe, task, lq, hq, steps, seed + index, conditions=conditions))
             bar.update(1)
         nfes = {s.nfe for s in scored}
         if len(nfes) != 1:
@@ -113,8 +119,9 @@ def run_sweep(methods: list[str], task_id: str, nfe: list[int] | None, dataset: 
         row = {
             "method": method, "checkpoint": checkpoint_label(method, task_id, checkpoint if get_method(method).has_steps else None),
             "task": task_id, "dataset": dataset_name, "nfe": nfes.pop(), "tau": tau_used, "sampler": sampler,
+            "nfe_detail": scored[0].nfe_detail,
             "steps": steps if steps is not None else "",
-            "n_images": len(scored), "lq_size": ";".join(sorted({f"{lq.width}x{lq.height}" for _, _, lq in pairs})),
+            "n_images": len(scored), "lq_size": ";".join(sorted({f"{lq.width}x{lq.height}" for _, _, lq, _ in pairs})),
             "tflops": mean(s.flops.total / 1e12 for s in scored),
             "tflops_base": mean(s.flops.base / 1e12 for s in scored),
             "tflops_per_nfe": mean(s.flops.per_nfe / 1e12 for s in scored),

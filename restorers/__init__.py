@@ -41,7 +41,9 @@ def load_pipeline(method: str, task: str, checkpoint: str | None = None, device:
         raise ValueError(f"method {method!r} does not serve task {task!r} (it serves {', '.join(spec.tasks)})")
     cls = spec.pipeline_class()
     source = checkpoint or default_checkpoint(method, task)
-    if source is None:  # a method without weights (e.g. bicubic)
+    if source is None and hasattr(cls, "from_default"):  # pretrained weights from the local cache (Real-ESRGAN)
+        pipe = cls.from_default(sf=get_task(task).scale)
+    elif source is None:  # a method without weights (e.g. bicubic)
         pipe = cls(sf=get_task(task).scale)
     elif not spec.default_checkpoints:
         raise ValueError(f"method {method!r} has no weights; it takes no checkpoint")

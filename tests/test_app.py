@@ -220,13 +220,13 @@ def hostile_file(kind: str, path: Path) -> Path:
     elif kind == "bomb":
         Image.new("L", (9000, 6000)).save(path, optimize=False)  # 54 M pixels in a few kB
     elif kind == "oversized":
-        random_image(700, 600).save(path)
+        random_image(1100, 1000).save(path)
     return path
 
 
 @pytest.mark.parametrize("kind, message", [
     ("L", None), ("LA", None), ("P", None), ("RGBA", None), ("CMYK", None), ("I;16", None),
-    ("truncated", "damaged or truncated"), ("bomb", "are not opened"), ("oversized", "700x600"),
+    ("truncated", "damaged or truncated"), ("bomb", "are not opened"), ("oversized", "1100x1000"),
 ])
 def test_hostile_uploads_get_one_clear_sentence(client, tmp_path, kind, message):
     from gradio_client import handle_file
@@ -245,9 +245,41 @@ def test_oversized_input_can_be_cropped_or_downscaled_in_one_click(tmp_path):
     import app
 
     path = hostile_file("oversized", tmp_path / "big.png")
-    for fit, note in (("crop", "centre-cropped from 700x600"), ("downscale", "downscaled from 700x600")):
+    for fit, note in (("crop", "centre-cropped from 1100x1000"), ("downscale", "downscaled from 1100x1000")):
         lq, _, scored, info = app._run("sr_x4", "bicubic", str(path), None, 0, False, fit=fit)
         assert lq.width * lq.height <= app.MAX_LQ_PIXELS and info["input_fitted"] == note
     # a clean HQ photo to degrade first may be 16x larger (its LQ is what the budget counts)
     _, hq, scored, info = app._run("sr_x4", "bicubic", str(path), None, 0, True)
-    assert hq.size == (700, 600) and scored.image.size == (700, 600) and "x4" in info["degraded_first"]
+    assert hq.size == (1100, 1000) and scored.image.size == (1100, 1000) and "x4" in info["degraded_first"]
+
+
+def test_inpainting_through_the_api_takes_a_mask_and_keeps_the_known_pixels(client, tmp_path):
+    from gradio_client import handle_file
+
+    image = random_image(48, 40, seed=3)
+    mask = Image.new("L", (48, 40), 0)
+    mask.paste(255, (8, 8, 30, 24))
+    image_path, mask_path = tmp_path / "masked.png", tmp_path / "mask.png"
+    image.save(image_path)
+    mask.save(mask_path)
+    out_path, info = client.predict("inpaint", "diffir", handle_file(str(image_path)), None, 0,
+                                    handle_file(str(mask_path)), api_name="/restore")
+    out = np.asarray(Image.open(out_path))
+    known = np.asarray(mask) == 0
+    assert out.shape == (40, 48, 3)
+    np.testing.assert_array_equal(out[known], np.asarray(image)[known])
+    assert info["nfe"] == 5 and info["nfe_detail"] == "ipr_denoiser 4 + dirformer 1"
+    with pytest.raises(Exception, match="needs a mask"):
+        client.predict("inpaint", "diffir", handle_file(str(image_path)), None, 0, None, api_name="/restore")
+    Image.new("L", (20, 20), 255).save(tmp_path / "small_mask.png")
+    with pytest.raises(Exception, match="The mask"):
+        client.predict("inpaint", "diffir", handle_file(str(image_path)), None, 0,
+                       handle_file(str(tmp_path / "small_mask.png")), api_name="/restore")
+
+
+def test_ablation_methods_stay_out_of_the_demo_but_not_the_leaderboard():
+    import app
+
+    assert "diffir" in app.available_methods("inpaint")
+    assert "diffir_direct" not in app.available_methods("inpaint")
+    assert "diffir_direct" in __import__("restorers").list_methods("inpaint")

