@@ -69,12 +69,27 @@ _RUN_LOCK = FairLock()  # a pipeline's scheduler holds per-call state, and 2 cor
 
 
 @lru_cache(maxsize=8)
+def split_method(key: str, task: str) -> tuple[str, str | None]:
+    """A method choice is a method id, or ``method@folder`` for a checkpoint in the user's checkpoint folder."""
+    if "@" not in key:
+        return key, None
+    found = restorers.registry.user_checkpoints(task).get(key)
+    if found is None:
+        raise gr.Error(f"no checkpoint {key.split('@', 1)[1]!r} for {task} in {restorers.registry.checkpoint_folder()}")
+    return found[0], str(found[1])
+
+
+def spec_of(key: str):
+    return restorers.get_method(key.split("@", 1)[0])
+
+
 def get_pipeline(method: str, task: str, ir_network: str | None = None):
     """Load once and run once, untimed, so the seconds shown are steady-state (as in the sweep)."""
     path = restorers.registry.ir_network_choices().get(ir_network) if ir_network else None
     if ir_network and ir_network != restorers.registry.EMBEDDED_IR and path is None:
         raise gr.Error(f"unknown IR network {ir_network!r}")
-    pipe = restorers.load_pipeline(method, task, ir_network=path)
+    base, checkpoint = split_method(method, task)
+    pipe = restorers.load_pipeline(base, task, checkpoint=checkpoint, ir_network=path)
     warm_up = Image.new("RGB", (32, 32), (128, 128, 128))
     pipe(image=warm_up, generator=torch.Generator().manual_seed(0))
     return pipe
@@ -82,7 +97,7 @@ def get_pipeline(method: str, task: str, ir_network: str | None = None):
 
 def step_range(method: str, task: str) -> tuple[int, int] | None:
     """(max, default) steps of a method's pipeline, or None for methods without steps."""
-    if not restorers.get_method(method).has_steps:
+    if not spec_of(method).has_steps:
         return None
     pipe = get_pipeline(method, task)
     if hasattr(pipe, "step_limits"):  # DP-IR: steps after the accelerated start, up to tau
@@ -97,11 +112,17 @@ def available_methods(task: str) -> list[str]:
         folder = restorers.registry.default_checkpoint(method, task)
         cached = getattr(restorers.get_method(method).pipeline_class(), "weights_cached", None)
         return (folder is None or folder.is_dir()) and (cached is None or cached())
-    return [m for m in restorers.list_methods(task) if present(m) and restorers.get_method(m).in_demo]
+    own = [m for m in restorers.list_methods(task) if present(m) and restorers.get_method(m).in_demo]
+    return own + list(restorers.registry.user_checkpoints(task))  # then the user's converted checkpoints
 
 
 def method_choices(task: str) -> list[tuple[str, str]]:
-    return [(restorers.get_method(m).title, m) for m in available_methods(task)]
+    return [(method_title(m), m) for m in available_methods(task)]
+
+
+def method_title(key: str) -> str:
+    title = spec_of(key).title
+    return f"{title}: {key.split('@', 1)[1]} (your checkpoint)" if "@" in key else title
 
 
 def default_method(task) -> str:
@@ -148,7 +169,7 @@ def parse_steps(steps, method: str, task: str) -> int | None:
     value = _integral(steps, "steps")
     maximum, default = step_range(method, task)
     if not 1 <= value <= maximum:
-        raise gr.Error(f"{restorers.get_method(method).title} takes 1 to {maximum} steps (empty: its default, "
+        raise gr.Error(f"{method_title(method)} takes 1 to {maximum} steps (empty: its default, "
                        f"{default}); got {value}")
     return value
 
@@ -244,9 +265,11 @@ def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit
     """Shared by the UI and the API: returns (lq, hq or None, scored, info)."""
     try:
         task = restorers.get_task(task_id)
-        spec = restorers.get_method(method)
+        spec = spec_of(method)
     except KeyError as err:
         raise gr.Error(str(err.args[0])) from err
+    if "@" in method:
+        split_method(method, task_id)  # a user checkpoint must exist for this task
     if task_id not in spec.tasks:
         raise gr.Error(f"{spec.title} does not serve {task.title}; choose one of: "
                        f"{', '.join(restorers.list_methods(task_id))}")
@@ -279,7 +302,7 @@ def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit
             wait_seconds = time.perf_counter() - queued
             if session in _STOPPED:
                 raise RunStopped()
-            uses_ir = ir_network if method in IR_METHODS and ir_network != restorers.registry.EMBEDDED_IR else None
+            uses_ir = ir_network if spec.id in IR_METHODS and ir_network != restorers.registry.EMBEDDED_IR else None
             scored = restore_and_score(get_pipeline(method, task_id, uses_ir), task, lq, hq, steps, seed,
                                        on_step=stop_checker(session), conditions=conditions)
     except RunStopped:
@@ -294,7 +317,7 @@ def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit
                                   "wait_for_cpu": round(wait_seconds, 3), "restore": round(scored.seconds, 3),
                                   "metrics": round(scored.metrics_seconds, 3)}
     info["total_seconds"] = round(time.perf_counter() - started, 3)
-    if method in IR_METHODS:
+    if spec.id in IR_METHODS:
         info["ir_network"] = ir_network or restorers.registry.EMBEDDED_IR
     if fitted:
         info["input_fitted"] = fitted
@@ -382,7 +405,7 @@ def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse",
     rows, files = [], []
     folder = Path(tempfile.mkdtemp(prefix="compare-"))
     for method, scored, info in results:
-        title = restorers.get_method(method).title
+        title = method_title(method)
         shown.append((f"{title}: NFE {scored.nfe}, {scored.seconds:.2f} s", scored.image))
         row = {"method": title, "NFE": scored.nfe, "TFLOPs": round(info["tflops"], 4),
                "seconds": round(scored.seconds, 3)}
@@ -435,7 +458,7 @@ def on_method_change(method: str, task: str):
         start = "from pure noise x_T" if method == "ddpm" else f"after the one-shot jump to t = {most}"
         info = (f"1 to {most} denoising steps {start}: {most} is DDPM, fewer is DDIM; "
                 "NFE = steps + 1 (the IR network's pass)")
-    elif method.startswith("diffir"):
+    elif spec_of(method).id.startswith("diffir"):
         info = (f"1 to {most} steps of the IPR chain (a small MLP on a 256-vector); NFE = steps + 1 (the "
                 "DIRformer's single pass). Fewer steps skip chain states; the image network still runs once")
     else:
@@ -564,7 +587,8 @@ def restore_tab(task, demo: gr.Blocks) -> None:
         preview.select(ui_zoom, [compare_state, preview], zoom_gallery, api_visibility="private")
         image_in.change(show_preview, image_in, preview, api_visibility="private")
         method.change(on_method_change, [method, task_box], steps, api_visibility="private")
-        method.change(lambda m: gr.Dropdown(visible=m in IR_METHODS), method, ir_network, api_visibility="private")
+        method.change(lambda m: gr.Dropdown(visible=spec_of(m).id in IR_METHODS), method, ir_network,
+                      api_visibility="private")
         demo.load(on_method_change, [method, task_box], steps, api_visibility="private")
         locked = run.click(lambda: gr.Button(interactive=False), None, run, api_visibility="private", queue=False)
         job = locked.then(ui_restore, [task_box, method, image_in, steps, seed, degrade, fit, ir_network, mask_in],

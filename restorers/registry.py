@@ -122,3 +122,35 @@ def ir_network_choices() -> dict[str, str | None]:
             if file.suffix in (".safetensors", ".pth", ".pt", ".ckpt"):
                 choices[file.name] = str(file)
     return choices
+
+
+PIPELINE_CLASS_TO_METHOD = {"ResShiftPipeline": "resshift", "DiffIRPipeline": "diffir", "DPIRPipeline": "dpir",
+                            "RegressionPipeline": "regression"}
+
+
+def checkpoint_folder() -> Path:
+    """Where converted or self-trained checkpoints are looked for: ``$RESTORERS_CHECKPOINTS`` or the user cache."""
+    import os
+
+    return Path(os.environ.get("RESTORERS_CHECKPOINTS", Path.home() / ".cache" / "restorers" / "checkpoints"))
+
+
+def user_checkpoints(task: str) -> dict[str, tuple[str, Path]]:
+    """``{"method@folder": (method, path)}`` for every ``save_pretrained`` folder in :func:`checkpoint_folder`
+    whose pipeline class is a known method serving ``task`` (a converter's ``conversion.json`` names its task)."""
+    import json
+
+    found: dict[str, tuple[str, Path]] = {}
+    folder = checkpoint_folder()
+    if not folder.is_dir():
+        return found
+    for sub in sorted(p for p in folder.iterdir() if (p / "model_index.json").is_file()):
+        try:
+            method = PIPELINE_CLASS_TO_METHOD.get(json.loads((sub / "model_index.json").read_text())["_class_name"])
+            conversion = sub / "conversion.json"
+            made_for = json.loads(conversion.read_text()).get("task") if conversion.is_file() else None
+        except (OSError, ValueError, KeyError):
+            continue  # not a folder we can read: not offered
+        if method and task in METHODS[method].tasks and made_for in (None, task):
+            found[f"{method}@{sub.name}"] = (method, sub)
+    return found

@@ -283,3 +283,24 @@ def test_ablation_methods_stay_out_of_the_demo_but_not_the_leaderboard():
     assert "diffir" in app.available_methods("inpaint")
     assert "diffir_direct" not in app.available_methods("inpaint")
     assert "diffir_direct" in __import__("restorers").list_methods("inpaint")
+
+
+def test_checkpoints_in_the_user_folder_are_offered_beside_the_embedded_ones(tmp_path, monkeypatch, tiny_checkpoint):
+    import shutil
+
+    import app
+
+    folder = tmp_path / "checkpoints"
+    shutil.copytree(tiny_checkpoint, folder / "my-resshift")
+    (folder / "my-resshift" / "conversion.json").write_text('{"task": "sr_x4"}')
+    shutil.copytree(tiny_checkpoint, folder / "for-another-task")
+    (folder / "for-another-task" / "conversion.json").write_text('{"task": "faceir"}')
+    (folder / "not-a-checkpoint").mkdir()
+    monkeypatch.setenv("RESTORERS_CHECKPOINTS", str(folder))
+    assert "resshift@my-resshift" in app.available_methods("sr_x4")
+    assert not [m for m in app.available_methods("sr_x4") if "another" in m or "not-a" in m]
+    assert ("ResShift: my-resshift (your checkpoint)", "resshift@my-resshift") in app.method_choices("sr_x4")
+    _, _, scored, info = app._run("sr_x4", "resshift@my-resshift", random_image(16, 16), 2, 0, False)
+    assert scored.image.size == (64, 64) and scored.nfe == 2
+    with pytest.raises(Exception, match="no checkpoint"):
+        app._run("sr_x4", "resshift@missing", random_image(16, 16), 2, 0, False)

@@ -1,0 +1,79 @@
+"""Official ResShift checkpoints -> save_pretrained folders: key layouts, the VQ renaming, refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+import restorers
+from restorers.resshift.convert import CheckpointMismatch, build_pipeline, convert, ldm_vq_to_diffusers
+from restorers.resshift.presets import PRESETS
+from restorers.resshift.unet import ResShiftUNet
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+
+def listing(name: str) -> dict[str, tuple]:
+    path = REFERENCE / name
+    if not path.is_file():
+        pytest.skip(f"{path} (the shared reference folder) is not beside the checkout")
+    rows = [line.split("\t") for line in path.read_text().splitlines() if line.strip()]
+    return {r[0]: tuple(int(n) for n in r[1].strip("()").split(",") if n.strip()) for r in rows}
+
+
+def test_unet_presets_have_the_official_keys_and_parameter_counts():
+    official = listing("resshift_unet_x4_state_dict.tsv")
+    unet = ResShiftUNet(**PRESETS["realsr_v3"]["unet"])
+    assert {k: tuple(v.shape) for k, v in unet.state_dict().items()} == official
+    counts = {name: sum(p.numel() for p in ResShiftUNet(**PRESETS[name]["unet"]).parameters())
+              for name in ("bicsr", "inpaint_imagenet", "faceir")}
+    assert counts == {"bicsr": 118_593_583, "inpaint_imagenet": 118_714_399, "faceir": 118_931_604}
+
+
+def random_vq_state(seed: int = 0) -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    return {k: torch.randn(shape, generator=generator) * 0.02 for k, shape in
+            listing("resshift_vq_f4_state_dict.tsv").items()}
+
+
+def test_the_vq_renaming_covers_diffusers_vqmodel_exactly():
+    ldm = random_vq_state()
+    mapped = ldm_vq_to_diffusers({**ldm, "loss.discriminator.main.0.weight": torch.zeros(1)}, levels=3)
+    assert {k: tuple(v.shape) for k, v in mapped.items()} == listing("diffusers_VQModel_f4_state_dict.tsv")
+    # decoder levels are reversed; the mid attention's 1x1 convolutions become linear weights
+    assert torch.equal(mapped["decoder.up_blocks.0.resnets.2.conv1.weight"], ldm["decoder.up.2.block.2.conv1.weight"])
+    assert torch.equal(mapped["decoder.up_blocks.0.upsamplers.0.conv.weight"], ldm["decoder.up.2.upsample.conv.weight"])
+    assert torch.equal(mapped["encoder.mid_block.attentions.0.to_q.weight"], ldm["encoder.mid.attn_1.q.weight"][:, :, 0, 0])
+    assert torch.equal(mapped["decoder.conv_norm_out.weight"], ldm["decoder.norm_out.weight"])
+
+
+def test_a_converted_official_pair_loads_and_restores(tmp_path):
+    torch.manual_seed(0)
+    unet_state = {f"module.{k}": v for k, v in ResShiftUNet(**PRESETS["bicsr"]["unet"]).state_dict().items()}
+    torch.save({"state_dict": unet_state}, tmp_path / "resshift_bicsrx4_s4.pth")
+    vq_state = random_vq_state()
+    torch.save({"state_dict": vq_state}, tmp_path / "autoencoder_vq_f4.pth")
+    convert(tmp_path / "resshift_bicsrx4_s4.pth", "bicsr", tmp_path / "converted", tmp_path / "autoencoder_vq_f4.pth")
+    assert json.loads((tmp_path / "converted" / "conversion.json").read_text())["task"] == "sr_x4"
+    pipe = restorers.load_pipeline("resshift", "sr_x4", checkpoint=str(tmp_path / "converted"))
+    for key, value in pipe.unet.state_dict().items():  # every tensor landed where it should
+        assert torch.equal(value, unet_state[f"module.{key}"]), key
+    assert torch.equal(pipe.vqvae.quantize.embedding.weight, vq_state["quantize.embedding.weight"])
+    assert pipe.vqvae is not None and pipe.latent_downscale == 4 and pipe.scheduler.config.num_train_timesteps == 4
+    out = pipe(image=Image.new("RGB", (16, 16), (90, 120, 150)), generator=torch.Generator().manual_seed(0))
+    assert out.images[0].size == (64, 64)
+
+
+def test_mismatched_or_unsupported_checkpoints_are_refused_with_reasons():
+    unet_state = ResShiftUNet(**PRESETS["bicsr"]["unet"]).state_dict()
+    with pytest.raises(CheckpointMismatch, match=r"missing keys: .*feature_extractor"):
+        build_pipeline("inpaint_imagenet", unet_state, random_vq_state())
+    with pytest.raises(CheckpointMismatch, match="pass --vae"):
+        build_pipeline("bicsr", unet_state, None)
+    faceir = ResShiftUNet(**PRESETS["faceir"]["unet"]).state_dict()
+    with pytest.raises(CheckpointMismatch, match="VQModel cannot express"):
+        build_pipeline("faceir", faceir, random_vq_state())
