@@ -91,7 +91,11 @@ def get_pipeline(method: str, task: str, ir_network: str | None = None):
     base, checkpoint = split_method(method, task)
     pipe = restorers.load_pipeline(base, task, checkpoint=checkpoint, ir_network=path)
     warm_up = Image.new("RGB", (32, 32), (128, 128, 128))
-    pipe(image=warm_up, generator=torch.Generator().manual_seed(0))
+    extra = {}
+    if needs_mask(restorers.get_task(task)):  # inpainting pipelines refuse to run without one
+        extra["mask_image"] = Image.new("L", (32, 32), 0)
+        extra["mask_image"].paste(255, (8, 8, 24, 24))
+    pipe(image=warm_up, generator=torch.Generator().manual_seed(0), **extra)
     return pipe
 
 

@@ -75,7 +75,9 @@ def quality_vs_cost(frame: pd.DataFrame, metric: str = "psnr_y", cost: str = "nf
     figure.update_layout(
         title=f"{metric_label(metric)} vs {COST_AXES[cost]}", xaxis_title=COST_AXES[cost],
         yaxis_title=metric_label(metric), template="plotly_white", legend_title="method",
-        margin=dict(l=60, r=20, t=60, b=50), height=420)
+        # the legend goes under the plot, so long checkpoint names never squeeze the axes
+        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
+        margin=dict(l=60, r=20, t=60, b=50), height=440 + 24 * len(figure.data))
     if log_x:
         figure.update_xaxes(type="log")
     if not data.empty:
