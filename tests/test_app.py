@@ -189,6 +189,7 @@ def test_dpir_runs_with_an_ir_network_from_the_registry_folder(tmp_path, monkeyp
 
     import app
     import restorers
+    import restorers.realesrgan.pipeline
 
     if "dpir" not in app.available_methods("sr_x4"):
         pytest.fail("the embedded DP-IR checkpoint is missing")
@@ -197,7 +198,10 @@ def test_dpir_runs_with_an_ir_network_from_the_registry_folder(tmp_path, monkeyp
     torch.manual_seed(0)
     torch.save(ESRGAN(num_filters=8, num_blocks=1, scale=4).state_dict(), folder / "tiny_esrgan_x4.pth")
     monkeypatch.setenv("RESTORERS_IR_NETWORKS", str(folder))
-    assert list(restorers.registry.ir_network_choices()) == [restorers.registry.EMBEDDED_IR, "tiny_esrgan_x4.pth"]
+    pretrained = [restorers.registry.REALESRGAN_IR] if restorers.realesrgan.pipeline.RealESRGANPipeline.weights_cached() \
+        else []  # the pretrained Real-ESRGAN is offered once its weights are cached
+    assert list(restorers.registry.ir_network_choices()) == [restorers.registry.EMBEDDED_IR, *pretrained,
+                                                             "tiny_esrgan_x4.pth"]
     path = tmp_path / "input.png"
     random_image(16, 16).save(path)
     _, _, scored, info = app._run("sr_x4", "dpir", str(path), 2, 0, False, ir_network="tiny_esrgan_x4.pth")
