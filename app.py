@@ -319,7 +319,8 @@ def _run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit
             "input_size": list(lq.size), **scored.info()}
     info["time_split_seconds"] = {"read_and_check": round(read_seconds, 3), "degrade": round(degrade_seconds, 3),
                                   "wait_for_cpu": round(wait_seconds, 3), "restore": round(scored.seconds, 3),
-                                  "metrics": round(scored.metrics_seconds, 3)}
+                                  "metrics": round(scored.metrics_seconds, 3),
+                                  "count_flops": round(scored.flops_seconds, 3)}
     info["total_seconds"] = round(time.perf_counter() - started, 3)
     if spec.id in IR_METHODS:
         info["ir_network"] = ir_network or restorers.registry.EMBEDDED_IR

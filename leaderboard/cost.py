@@ -3,7 +3,7 @@
 * NFE: forward hooks count the calls of the pipeline's denoising network(s) (``denoiser_names``); the per-NFE
   FLOPs are those of the networks called at every step (``step_names``, when a pipeline has once-per-image NFEs).
 * FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` over the pipeline's tensor path
-  (``restore_tensor``), run on a copy of the pipeline built on the **meta** device (no weights, no
+  (``restore_tensor``, through the same tiles as a real run when the input is large enough to be tiled), run on a copy of the pipeline built on the **meta** device (no weights, no
   arithmetic, so it is free at any resolution) and under the MATH attention backend (the fused CPU
   SDPA kernel is invisible to the counter). Hooks on the denoiser split the total into a once-per-image
   part (encoders, decoders, conditioning) and a per-NFE part. Like every FLOP counter it counts
@@ -124,7 +124,11 @@ def count_flops(pipe: DiffusionPipeline, lq_height: int, lq_width: int,
         try:
             with torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
                 lq = torch.empty(1, 3, lq_height, lq_width, device="meta")
-                clone.restore_tensor(lq, num_inference_steps)
+                if hasattr(clone, "restore_tiled"):  # the same tiles as a real run, so FLOPs and NFE agree
+                    clone.restore_tiled(lambda x, generator=None: clone.restore_tensor(x, num_inference_steps), lq,
+                                        progress=False)
+                else:
+                    clone.restore_tensor(lq, num_inference_steps)
         finally:
             for h in handles:
                 h.remove()

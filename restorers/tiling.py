@@ -89,7 +89,8 @@ class TilingMixin:
 
     def restore_tiled(self, restore: Callable[..., torch.Tensor], lq: torch.Tensor, generator=None,
                       tile_size: int | None = None, tile_overlap: int | None = None,
-                      extras: dict[str, torch.Tensor] | None = None, weighting: str = "feather") -> torch.Tensor:
+                      extras: dict[str, torch.Tensor] | None = None, weighting: str = "feather",
+                      progress: bool = True) -> torch.Tensor:
         height, width = lq.shape[-2:]
         if tile_size is None:
             tile_size = self.default_tile if height * width > self.max_untiled_pixels else 0
@@ -98,4 +99,5 @@ class TilingMixin:
         if isinstance(generator, (list, tuple)):
             raise ValueError("tiled restoration takes one generator, not a list")
         overlap = self.default_overlap if tile_overlap is None else int(tile_overlap)
-        return tiled_restore(restore, lq, int(tile_size), overlap, int(self.config.sf), generator, extras, weighting)
+        return tiled_restore(restore, lq, int(tile_size), overlap, int(self.config.sf), generator, extras, weighting,
+                             progress)
