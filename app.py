@@ -68,7 +68,6 @@ class FairLock:
 _RUN_LOCK = FairLock()  # a pipeline's scheduler holds per-call state, and 2 cores fit one run: one at a time
 
 
-@lru_cache(maxsize=8)
 def split_method(key: str, task: str) -> tuple[str, str | None]:
     """A method choice is a method id, or ``method@folder`` for a checkpoint in the user's checkpoint folder."""
     if "@" not in key:
@@ -83,6 +82,7 @@ def spec_of(key: str):
     return restorers.get_method(key.split("@", 1)[0])
 
 
+@lru_cache(maxsize=8)
 def get_pipeline(method: str, task: str, ir_network: str | None = None):
     """Load once and run once, untimed, so the seconds shown are steady-state (as in the sweep)."""
     path = restorers.registry.ir_network_choices().get(ir_network) if ir_network else None
