@@ -221,6 +221,31 @@ class RunStopped(Exception):
 
 
 IR_METHODS = ("dpir", "ddpm")  # the methods built on a swappable IR network
+_OUTPUTS = Path(tempfile.mkdtemp(prefix="restorers-outputs-"))
+OUTPUT_KEEP_SECONDS = 30 * 60  # Gradio copies each result into its own cache; ours is only the hand-over
+
+
+def png_file(image: Image.Image, name: str = "restored") -> str:
+    """Write a result once, under a unique name, and hand Gradio the path.
+
+    Why: Gradio caches a PIL output under its content hash and rewrites that file in place every time, so two
+    clients whose results are identical (a deterministic method on the same input) can download it while it is
+    being rewritten and receive a truncated body. A path is copied into the cache atomically, once per content.
+    Hand-over files older than ``OUTPUT_KEEP_SECONDS`` are pruned here.
+    """
+    cutoff = time.time() - OUTPUT_KEEP_SECONDS
+    for old in _OUTPUTS.glob("*.png"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:
+            pass  # a concurrent prune got it first
+    handle, path = tempfile.mkstemp(prefix=f"{name}-", suffix=".png", dir=_OUTPUTS)
+    with os.fdopen(handle, "wb") as out:
+        image.save(out, format="PNG")
+    return path
+
+
 _STOPPED: set[str] = set()  # browser sessions whose Stop button was pressed during their run
 
 
@@ -336,7 +361,7 @@ def api_restore(task: str, method: str, image, steps, seed, mask=None):
     """The stable ``/restore`` endpoint: restore ``image`` as given (it is the degraded input); ``mask``
     (inpainting only): white = the pixels to fill."""
     _, _, scored, info = _run(task, method, image, steps, seed, degrade_first=False, mask=mask)
-    return scored.image, info
+    return png_file(scored.image), info
 
 
 def metrics_frame(scored) -> pd.DataFrame:
@@ -390,7 +415,8 @@ def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, 
     progress(0, desc="waiting for the CPU")
     lq, hq, scored, info = _run(task, method, image, steps, seed, degrade_first, fit, session, ir_network, mask)
     shown_lq = lq.resize(scored.image.size, Image.NEAREST)  # pixels as they are, no interpolation credit
-    return (shown_lq, scored.image), scored.image, metrics_frame(scored), cost_markdown(info), info
+    result = png_file(scored.image, f"{task}_{method}")
+    return (png_file(shown_lq, "input"), result), result, metrics_frame(scored), cost_markdown(info), info
 
 
 def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse", ir_network: str | None = None,
@@ -408,7 +434,6 @@ def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse",
     if hq is not None:
         shown.append(("HQ (reference)", hq))
     rows, files = [], []
-    folder = Path(tempfile.mkdtemp(prefix="compare-"))
     for method, scored, info in results:
         title = method_title(method)
         shown.append((f"{title}: NFE {scored.nfe}, {scored.seconds:.2f} s", scored.image))
@@ -418,10 +443,8 @@ def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse",
             value = scored.metrics.get(name)
             row[f"{spec.label} {spec.arrow}"] = "unavailable" if value is None else round(value, 4)
         rows.append(row)
-        path = folder / f"{task}_{method}.png"
-        scored.image.save(path)
-        files.append(str(path))
-    gallery = [(im, label) for label, im in shown]
+        files.append(png_file(scored.image, f"{task}_{method}"))
+    gallery = [(png_file(im, "compare"), label) for label, im in shown]
     return gallery, pd.DataFrame(rows), files, shown
 
 
