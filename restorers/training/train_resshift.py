@@ -1,7 +1,13 @@
-"""Train the embedded ResShift x4 checkpoint (pixel-unshuffle latent space, CPU-sized Swin-UNet).
+"""Train the embedded ResShift x4 checkpoints (pixel-unshuffle latent space, CPU-sized Swin-UNet).
 
     python -m restorers.training.train_resshift --minutes 45 --run-dir runs/resshift-sr_x4 \
         --out assets/checkpoints/resshift-sr_x4
+    python -m restorers.training.train_resshift --task realsr_x4 --init-from assets/checkpoints/resshift-sr_x4 \
+        --run-dir runs/resshift-realsr_x4 --out assets/checkpoints/resshift-realsr_x4
+
+``--task sr_x4`` pairs are MATLAB-bicubic; ``--task realsr_x4`` pairs come from the Real-ESRGAN second-order
+degradation with ResShift's own training parameters (:mod:`restorers.realesrgan_degradation`), drawn from the
+sampler's seeded generator.
 
 Objective as in ResShift (section 1.8 of the fact sheet): t ~ U{0..T-1}, x_t ~ q(x_t | x_0, y),
 MSE between the UNet's x0 prediction and x_0. The run is resumable: the state is saved every
@@ -17,6 +23,7 @@ import torch.nn.functional as F
 
 from ..resshift.pipeline import ResShiftPipeline
 from ..resshift.scheduler import ResShiftScheduler
+from ..realesrgan_degradation import RESSHIFT_REALSR
 from ..resshift.unet import ResShiftUNet
 from .loop import add_training_arguments, initialise_from, train
 
@@ -45,7 +52,10 @@ def training_loss(unet: ResShiftUNet, scheduler: ResShiftScheduler, hq: torch.Te
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_arguments(parser, steps=6000, batch=16, crop=128, lr=3e-4)
+    parser.add_argument("--task", default="sr_x4", choices=("sr_x4", "realsr_x4"))
     args = parser.parse_args(argv)
+    args.trainer_args = f"--task {args.task}"
+    degrade = RESSHIFT_REALSR if args.task == "realsr_x4" else None
 
     unet = ResShiftUNet(**EMBEDDED_UNET_CONFIG)
     stages = initialise_from(unet, args.init_from, "unet") if args.init_from else []
@@ -58,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
         pipe = ResShiftPipeline(unet=ema, scheduler=scheduler, vqvae=None, sf=SCALE, latent_factor=SCALE)
         pipe.save_pretrained(args.out, safe_serialization=True)
 
-    train(unet, loss, export, args, stages, scale=SCALE)
+    train(unet, loss, export, args, stages, scale=SCALE, degrade=degrade)
 
 
 if __name__ == "__main__":
