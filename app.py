@@ -39,7 +39,9 @@ EXAMPLES = ROOT / "assets" / "examples"
 MAX_LQ_PIXELS = 1024 * 1024
 SR_TASK = "sr_x4"
 FORWARD_LABEL = {"sr_x4": "MATLAB bicubic x1/4", "deblur": "camera-shake blur + mild noise, seeded by the image",
-                 "inpaint": "a random free-form or box mask, seeded by the image"}
+                 "inpaint": "a random free-form or box mask, seeded by the image",
+                 "realsr_x4": "Real-ESRGAN's two-round blur, resize, noise and JPEG, then x1/4; seeded by the image; "
+                              "at least 128 px a side"}
 
 
 class FairLock:
@@ -114,6 +116,8 @@ def available_methods(task: str) -> list[str]:
     """The task's methods whose embedded weights are present (a checkout without one still starts)."""
     def present(method: str) -> bool:
         folder = restorers.registry.default_checkpoint(method, task)
+        if folder is None and restorers.get_method(method).default_checkpoints:
+            return False  # weights exist for other tasks only (e.g. ResShift inpainting: a user checkpoint)
         obtainable = getattr(restorers.get_method(method).pipeline_class(), "weights_obtainable", None)
         return (folder is None or folder.is_dir()) and (obtainable is None or obtainable())
     own = [m for m in restorers.list_methods(task) if present(m) and restorers.get_method(m).in_demo]
@@ -513,6 +517,14 @@ def computed_metrics(frame: pd.DataFrame) -> list[str]:
     return [name for name in METRICS if name in frame and frame[name].notna().any()]
 
 
+RANK_METRIC = "rank"  # a metric value meaning "the task's ranking metric" (what a task change selects)
+
+
+def leaderboard_for_task(task: str, dataset: str):
+    """A new task shows its own ranking metric (LPIPS for real-world SR, PSNR-Y elsewhere)."""
+    return leaderboard_view(task, dataset, RANK_METRIC)
+
+
 def leaderboard_view(task: str, dataset: str, metric: str):
     frame = load_all(RESULTS_DIR)
     if task != "all":
@@ -523,6 +535,11 @@ def leaderboard_view(task: str, dataset: str, metric: str):
     frame = frame[frame["dataset"] == dataset] if dataset else frame.iloc[0:0]
     frame = frame.sort_values(["method", "tau", "nfe"], na_position="first")
     shown_metrics = computed_metrics(frame)
+    rank = restorers.get_task(task).rank_metric if task != "all" else None
+    if rank in shown_metrics:  # best first by the task's ranking metric (LPIPS for real-world SR)
+        frame = frame.sort_values(rank, ascending=METRICS[rank].lower_better, na_position="last", kind="stable")
+    if metric == RANK_METRIC:
+        metric = rank or "psnr_y"
     if metric not in shown_metrics:
         metric = shown_metrics[0] if shown_metrics else "psnr_y"
     table = frame.reindex(columns=[*MAIN_COLUMNS, *shown_metrics]).round(4)
@@ -537,6 +554,8 @@ def leaderboard_view(task: str, dataset: str, metric: str):
     hidden = [METRICS[n].label for n in METRICS if n not in shown_metrics]
     note = ("Not computed for any row here (so not offered): " + ", ".join(hidden) + ". See the notes column "
             "in Details for why.") if hidden else ""
+    if rank in shown_metrics:
+        note = f"Ranked by {metric_header(rank)}, this task's ranking metric. " + note
     choices = [(metric_header(n), n) for n in shown_metrics]
     return (gr.Dropdown(choices=datasets, value=dataset), gr.Dropdown(choices=choices, value=metric), table,
             quality_vs_cost(frame, metric, "nfe"), quality_vs_cost(frame, metric, "tflops"), details, note)
@@ -661,7 +680,8 @@ def build_demo() -> gr.Blocks:
                 with gr.Accordion("Details: parameters, sizes, device, notes", open=False):
                     details = gr.Dataframe(interactive=False, wrap=True)
                 outputs = [lb_dataset, lb_metric, table, plot_nfe, plot_tflops, details, lb_note]
-                for trigger in (lb_task.change, lb_dataset.change, lb_metric.change, reload.click):
+                lb_task.change(leaderboard_for_task, [lb_task, lb_dataset], outputs, api_visibility="private")
+                for trigger in (lb_dataset.change, lb_metric.change, reload.click):
                     trigger(leaderboard_view, [lb_task, lb_dataset, lb_metric], outputs, api_visibility="private")
                 demo.load(leaderboard_view, [lb_task, lb_dataset, lb_metric], outputs, api_visibility="private")
 

@@ -43,6 +43,9 @@ def load_pipeline(method: str, task: str, checkpoint: str | None = None, device:
     source = checkpoint or default_checkpoint(method, task)
     if source is None and hasattr(cls, "from_default"):  # pretrained weights from the local cache (Real-ESRGAN)
         pipe = cls.from_default(sf=get_task(task).scale)
+    elif source is None and spec.default_checkpoints:
+        raise ValueError(f"method {method!r} has no embedded checkpoint for {task!r}; pass checkpoint= (e.g. a "
+                         f"converted official one, see restorers.{method}.convert)")
     elif source is None:  # a method without weights (e.g. bicubic)
         pipe = cls(sf=get_task(task).scale)
     elif not spec.default_checkpoints:

@@ -15,7 +15,10 @@ Everything is drawn from a ``numpy.random.Generator``, so a seed reproduces a ma
 from __future__ import annotations
 
 import numpy as np
+import torch
 from PIL import Image, ImageDraw
+
+from .image_io import InvalidImageError
 
 KINDS = ("thick", "thin", "box")
 
@@ -146,4 +149,28 @@ def load_mask(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
     mask = (np.asarray(image.convert("L")) > 127).astype(np.uint8)
     if not mask.any():
         raise ValueError("the mask marks no pixel to fill: paint the holes white (brighter than 127) on black")
+    return mask
+
+
+def mask_to_batch(mask_image, shape: torch.Size) -> torch.Tensor:
+    """A mask (PIL image of any mode, list of them, or a tensor) -> (B, 1, H, W) in {0, 1}; > 127 (or > 0.5) = fill."""
+    if isinstance(mask_image, torch.Tensor):
+        mask = mask_image.float()
+        mask = mask[None, None] if mask.ndim == 2 else mask[:, None] if mask.ndim == 3 else mask
+        mask = (mask > 0.5).float()
+    else:
+        images = mask_image if isinstance(mask_image, (list, tuple)) else [mask_image]
+        arrays = []
+        for item in images:
+            if not isinstance(item, Image.Image):
+                raise InvalidImageError("mask_image must be a PIL image (white = fill) or a tensor")
+            arrays.append(torch.from_numpy((np.asarray(item.convert("L")) > 127).astype("float32")))
+        mask = torch.stack(arrays)[:, None]
+    if mask.shape[-2:] != shape[-2:]:
+        raise InvalidImageError(f"the mask is {mask.shape[-1]}x{mask.shape[-2]} but the image is {shape[-1]}x{shape[-2]}; "
+                              "they must be the same size")
+    if mask.shape[0] == 1 and shape[0] > 1:
+        mask = mask.expand(shape[0], -1, -1, -1)
+    if not bool(mask.any()):
+        raise InvalidImageError("the mask marks no pixel to fill (white = fill)")
     return mask

@@ -220,6 +220,6 @@ def jpeg(image: torch.Tensor, quality: float) -> torch.Tensor:
     """Encode and decode with libjpeg at ``round(quality)`` (Pillow's default 4:2:0 chroma subsampling)."""
     array = (image[0].clamp(0, 1) * 255).round().permute(1, 2, 0).numpy().astype(np.uint8)
     buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="JPEG", quality=int(round(quality)))
+    Image.fromarray(array).save(buffer, format="JPEG", quality=round(quality))
     decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
     return torch.from_numpy(decoded.astype(np.float32) / 255.0).permute(2, 0, 1)[None]

@@ -36,7 +36,7 @@ class MethodSpec:
 METHODS: dict[str, MethodSpec] = {
     "resshift": MethodSpec(
         id="resshift", title="ResShift", pipeline="restorers.resshift.pipeline:ResShiftPipeline",
-        tasks=("sr_x4", "realsr_x4"), has_steps=True,
+        tasks=("sr_x4", "realsr_x4", "inpaint"), has_steps=True,  # inpaint: converted official checkpoints only
         default_checkpoints={"sr_x4": "resshift-sr_x4", "realsr_x4": "resshift-realsr_x4"},
         paper="Yue et al., ResShift, NeurIPS 2023 / TPAMI 2024 (arXiv 2307.12348, 2403.07319)"),
     "dpir": MethodSpec(

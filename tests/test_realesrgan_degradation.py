@@ -9,7 +9,14 @@ from PIL import Image
 
 from restorers import get_task
 from restorers.realesrgan_degradation import (
-    RESSHIFT_REALSR, StageParams, filter2d, jpeg, mixed_kernel, random_blur_kernel, random_noise, sinc_kernel,
+    RESSHIFT_REALSR,
+    StageParams,
+    filter2d,
+    jpeg,
+    mixed_kernel,
+    random_blur_kernel,
+    random_noise,
+    sinc_kernel,
 )
 
 

@@ -11,6 +11,7 @@ import torch
 from diffusers import VQModel
 from PIL import Image
 
+import restorers
 from conftest import TINY_UNET, make_tiny_pipeline, random_image
 from leaderboard.cost import NFECounter
 from restorers.image_io import InvalidImageError
@@ -174,3 +175,61 @@ def test_lq_residual_unet_starts_at_the_lq_latent_and_restores_bicubic():
     with torch.no_grad():
         out = pipe.restore_tensor(lq, 4, torch.Generator().manual_seed(0))
     torch.testing.assert_close(out, (F.interpolate(lq, scale_factor=4, mode="bicubic").clamp(-1, 1) + 1) / 2)
+
+
+def tiny_inpainting_pipeline() -> ResShiftPipeline:
+    """sf 1 with a 4x pixel-unshuffle latent: the UNet's LQ branch (image + mask, 4 channels) downsamples 4x."""
+    torch.manual_seed(0)
+    unet = ResShiftUNet(**{**TINY_UNET, "lq_size": 64, "image_size": 16, "cond_mask": True}).eval()
+    pipe = ResShiftPipeline(unet=unet, scheduler=ResShiftScheduler(num_train_timesteps=4), sf=1, latent_factor=4)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def test_inpainting_checkpoint_takes_a_mask_and_keeps_the_known_pixels(tmp_path):
+    pipe = tiny_inpainting_pipeline()
+    image = random_image(40, 24, seed=2)
+    mask = np.zeros((24, 40), dtype=np.uint8)
+    mask[5:15, 10:30] = 255
+    seen = []
+    hook = pipe.unet.register_forward_pre_hook(lambda m, a, kw: seen.append((kw["lq"].clone(), kw["mask"].clone())),
+                                               with_kwargs=True)
+    try:
+        with NFECounter(pipe) as counter:
+            out = pipe(image=image, mask_image=Image.fromarray(mask), generator=seeded(), output_type="np").images[0]
+    finally:
+        hook.remove()
+    assert counter.count == 4 and out.shape == (24, 40, 3)
+    known = mask == 0
+    np.testing.assert_allclose(out[known], np.asarray(image, dtype=np.float32)[known] / 255, atol=1e-6)
+    assert np.abs(out[~known] - np.asarray(image, dtype=np.float32)[~known] / 255).mean() > 0.01
+    lq, unet_mask = seen[0]
+    assert lq.shape[-2:] == (64, 64) and unet_mask.shape[-2:] == (64, 64)  # padded to lq_size, both of them
+    assert torch.all(lq[0, :, 5:15, 10:30] == -1) and torch.all(unet_mask[0, 0, 5:15, 10:30] == 1)
+    assert torch.all(unet_mask[0, 0, :5] == -1)
+    with pytest.raises(InvalidImageError, match="needs a mask"):
+        pipe(image=image)
+    with pytest.raises(InvalidImageError, match="does not inpaint"):
+        make_tiny_pipeline()(image=image, mask_image=Image.fromarray(mask))
+    pipe.save_pretrained(tmp_path / "inpaint", safe_serialization=True)
+    (tmp_path / "inpaint" / "conversion.json").write_text('{"task": "inpaint"}')
+    loaded = restorers.load_pipeline("resshift", "inpaint", checkpoint=str(tmp_path / "inpaint"))
+    again = loaded(image=image, mask_image=Image.fromarray(mask), generator=seeded(), output_type="np").images[0]
+    np.testing.assert_array_equal(again, out)
+
+
+def test_resshift_has_no_embedded_inpainting_checkpoint():
+    with pytest.raises(ValueError, match="no embedded checkpoint for 'inpaint'"):
+        restorers.load_pipeline("resshift", "inpaint")
+
+
+def test_window_mask_cache_survives_a_meta_device_build():
+    """Cost counting builds networks on the meta device; the cached shifted-window mask must stay a real tensor."""
+    from restorers.nn.swin import shifted_window_mask
+
+    shifted_window_mask.cache_clear()
+    with torch.device("meta"):
+        ResShiftUNet(**TINY_UNET)
+    unet = ResShiftUNet(**TINY_UNET).eval()
+    assert all(b.device.type == "cpu" for b in unet.buffers())
+    assert shifted_window_mask(16, 16, 4, 2).device.type == "cpu"

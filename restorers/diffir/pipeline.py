@@ -15,14 +15,13 @@ CPEN_S2 vector straight to the DIRformer (the paper's "no diffusion" ablation).
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from diffusers import DiffusionPipeline, ImagePipelineOutput
 from diffusers.utils.torch_utils import randn_tensor
-from PIL import Image
 
 from ..image_io import InvalidImageError, images_to_batch, postprocess
+from ..masks import mask_to_batch
 from ..tiling import TilingMixin
 from .cpen import CPEN
 from .dirformer import DIRformer
@@ -158,27 +157,3 @@ class DiffIRPipeline(TilingMixin, DiffusionPipeline):
         restored = self.restore_tiled(restore, lq, generator, tile_size, tile_overlap, extras=extras)
         output = postprocess(restored, output_type)
         return ImagePipelineOutput(images=output) if return_dict else (output,)
-
-
-def mask_to_batch(mask_image, shape: torch.Size) -> torch.Tensor:
-    """A mask (PIL image of any mode, list of them, or a tensor) -> (B, 1, H, W) in {0, 1}; > 127 (or > 0.5) = fill."""
-    if isinstance(mask_image, torch.Tensor):
-        mask = mask_image.float()
-        mask = mask[None, None] if mask.ndim == 2 else mask[:, None] if mask.ndim == 3 else mask
-        mask = (mask > 0.5).float()
-    else:
-        images = mask_image if isinstance(mask_image, (list, tuple)) else [mask_image]
-        arrays = []
-        for item in images:
-            if not isinstance(item, Image.Image):
-                raise InvalidImageError("mask_image must be a PIL image (white = fill) or a tensor")
-            arrays.append(torch.from_numpy((np.asarray(item.convert("L")) > 127).astype("float32")))
-        mask = torch.stack(arrays)[:, None]
-    if mask.shape[-2:] != shape[-2:]:
-        raise InvalidImageError(f"the mask is {mask.shape[-1]}x{mask.shape[-2]} but the image is {shape[-1]}x{shape[-2]}; "
-                              "they must be the same size")
-    if mask.shape[0] == 1 and shape[0] > 1:
-        mask = mask.expand(shape[0], -1, -1, -1)
-    if not bool(mask.any()):
-        raise InvalidImageError("the mask marks no pixel to fill (white = fill)")
-    return mask

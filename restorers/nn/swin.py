@@ -34,7 +34,9 @@ def shifted_window_mask(height: int, width: int, window: int, shift: int) -> tor
     f(g) = 0 below ``height - window``, 1 below ``height - shift``, else 2 (the official quirk).
     """
     rows, cols = height // window, width // window
-    g = torch.arange(rows)[:, None] * window + torch.arange(window)[None, :]  # (wh, b)
+    # explicitly on the CPU: the result is cached, and a first call inside a meta-device context (cost counting
+    # builds networks there) must not leave a data-less tensor in the cache for every later real network
+    g = torch.arange(rows, device="cpu")[:, None] * window + torch.arange(window, device="cpu")[None, :]  # (wh, b)
     region = (g >= height - window).long() + (g >= height - shift).long()
     labels = region[:, None, None, :].expand(rows, cols, window, window).reshape(rows * cols, window * window)
     differs = labels[:, :, None] != labels[:, None, :]

@@ -7,6 +7,10 @@ LQ image y0 in [-1, 1]
   -> T reverse steps, each one UNet call:  x0 = unet(x_t / std_t, t, lq=y0);  x_{t-1} ~ posterior
   -> D(x_0) (VQModel.decode quantises, as the official sampler does; or pixel-shuffle), clamp, crop.
 
+Inpainting checkpoints (``unet.config.cond_mask``, sf 1) also take the mask: the LQ is the image with its holes
+set to -1, the UNet sees the mask (+1 = hole, -1 = known) beside it, and the known pixels are pasted back at
+the end (the official ``mask_back``).
+
 Without an autoencoder the "latent" of an H x W image is its pixel-unshuffle by ``latent_factor``
 (3 * f^2 channels at H/f x W/f): with f = sf the network runs at LR resolution, which is what lets the
 embedded checkpoint run on a CPU.
@@ -20,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from diffusers import DiffusionPipeline, ImagePipelineOutput, VQModel
 
-from ..image_io import images_to_batch, postprocess, to_signed, to_unit
+from ..image_io import InvalidImageError, images_to_batch, postprocess, to_signed, to_unit
+from ..masks import mask_to_batch
 from ..tiling import TilingMixin
 from .scheduler import ResShiftScheduler
 from .unet import ResShiftUNet
@@ -78,14 +83,28 @@ class ResShiftPipeline(TilingMixin, DiffusionPipeline):
         return self.encode(up)
 
     # -- sampling ------------------------------------------------------------------------------------------
+    @property
+    def is_inpainting(self) -> bool:
+        return bool(self.unet.config.get("cond_mask"))
+
     def restore_tensor(self, lq: torch.Tensor, num_inference_steps: int | None = None,
                        generator: torch.Generator | list[torch.Generator] | None = None,
-                       callback_on_step_end=None) -> torch.Tensor:
+                       callback_on_step_end=None, mask: torch.Tensor | None = None) -> torch.Tensor:
         """The whole method on tensors: LQ (B, 3, h, w) in [-1, 1] -> restored (B, 3, sf*h, sf*w) in [0, 1].
 
-        Kept free of PIL so that cost measurement can run it on the meta device.
+        ``mask`` (inpainting checkpoints): (B, 1, h, w), 1 = fill. Kept free of PIL so that cost measurement can
+        run it on the meta device.
         """
         height, width = lq.shape[-2:]
+        known = lq
+        unet_kwargs = {}
+        if self.is_inpainting:
+            if mask is None and lq.device.type == "meta":  # cost counting: any mask will do
+                mask = torch.zeros_like(lq[:, :1])
+            if mask is None:
+                raise ValueError("this ResShift checkpoint inpaints: pass a mask (mask_image, white = fill)")
+            lq = lq * (1 - mask) - mask  # holes at -1, as the official training and sampler feed them
+            unet_kwargs["mask"] = pad_bottom_right(mask * 2 - 1, self.lq_multiple())  # padded too (official: not)
         lq = pad_bottom_right(lq, self.lq_multiple())
         z_y = self.lq_latents(lq)
 
@@ -93,17 +112,20 @@ class ResShiftPipeline(TilingMixin, DiffusionPipeline):
         latents = self.scheduler.prior_sample(z_y, generator=generator)
         for i, t in enumerate(self.progress_bar(self.scheduler.timesteps)):
             model_input = self.scheduler.scale_model_input(latents, t)
-            model_output = self.unet(model_input, t.to(lq.device), lq=lq).sample
+            model_output = self.unet(model_input, t.to(lq.device), lq=lq, **unet_kwargs).sample
             latents = self.scheduler.step(model_output, t, latents, generator=generator, lq_latents=z_y).prev_sample
             if callback_on_step_end is not None:  # diffusers' hook: progress, or raise to stop
                 callback_on_step_end(self, i, t, {"latents": latents})
 
         restored = self.decode(latents).clamp(-1.0, 1.0)
         sf = self.config.sf
-        return to_unit(restored[..., : height * sf, : width * sf]).float()
+        restored = restored[..., : height * sf, : width * sf]
+        if self.is_inpainting:  # the official mask_back: known pixels exactly as given
+            restored = restored * mask + known * (1 - mask)
+        return to_unit(restored).float()
 
     @torch.no_grad()
-    def __call__(self, image, num_inference_steps: int | None = None,
+    def __call__(self, image, mask_image=None, num_inference_steps: int | None = None,
                  generator: torch.Generator | list[torch.Generator] | None = None, output_type: str = "pil",
                  return_dict: bool = True, callback_on_step_end=None, tile_size: int | None = None,
                  tile_overlap: int | None = None, tile_weighting: str = "feather"):
@@ -115,12 +137,20 @@ class ResShiftPipeline(TilingMixin, DiffusionPipeline):
         ``tile_weighting="uniform"`` with ``tile_size=512, tile_overlap=64`` is the official sampler's chopping
         (chop_size 512, stride 448, plain averaging). ``callback_on_step_end(pipe, i, t,
         tensors)`` runs after each step, as in diffusers (an exception raised there stops the run).
+        ``mask_image`` (inpainting checkpoints only): white = the pixels to fill, the image's size.
         """
-        lq = to_signed(images_to_batch(image))
+        lq = to_signed(images_to_batch(image)).to(device=self._execution_device, dtype=self.unet.dtype)
+        extras = {}
+        if self.is_inpainting:
+            if mask_image is None:
+                raise InvalidImageError("inpainting needs a mask image: white marks the pixels to fill")
+            extras["mask"] = mask_to_batch(mask_image, lq.shape).to(lq.device, lq.dtype)
+        elif mask_image is not None:
+            raise InvalidImageError("this ResShift checkpoint does not inpaint; it takes no mask_image")
         restored = self.restore_tiled(
-            lambda x, generator: self.restore_tensor(x, num_inference_steps, generator, callback_on_step_end),
-            lq.to(device=self._execution_device, dtype=self.unet.dtype), generator, tile_size, tile_overlap,
-            weighting=tile_weighting)
+            lambda x, generator, **kw: self.restore_tensor(x, num_inference_steps, generator, callback_on_step_end,
+                                                           **kw),
+            lq, generator, tile_size, tile_overlap, extras=extras, weighting=tile_weighting)
         output = postprocess(restored, output_type)
         self.maybe_free_model_hooks()
         if not return_dict:

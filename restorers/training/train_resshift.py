@@ -37,7 +37,8 @@ EMBEDDED_SCHEDULER_CONFIG = dict(num_train_timesteps=4, kappa=2.0, min_noise_lev
 
 
 def training_loss(unet: ResShiftUNet, scheduler: ResShiftScheduler, hq: torch.Tensor, lq: torch.Tensor,
-                  generator: torch.Generator) -> torch.Tensor:
+                  generator: torch.Generator, perceptual: torch.nn.Module | None = None,
+                  perceptual_weight: float = 0.0) -> torch.Tensor:
     hq_s, lq_s = hq * 2 - 1, lq * 2 - 1
     x0 = F.pixel_unshuffle(hq_s, SCALE)
     z_y = F.pixel_unshuffle(F.interpolate(lq_s, scale_factor=SCALE, mode="bicubic"), SCALE)
@@ -46,15 +47,30 @@ def training_loss(unet: ResShiftUNet, scheduler: ResShiftScheduler, hq: torch.Te
     x_t = scheduler.add_noise(x0, noise, t, z_y)
     scale = scheduler.input_scale(t).to(x_t).view(-1, 1, 1, 1)
     pred = unet(x_t / scale, t, lq=lq_s).sample
-    return F.mse_loss(pred, x0)
+    loss = F.mse_loss(pred, x0)
+    if perceptual is not None and perceptual_weight:  # ResShift's journal loss: + LPIPS(D(x0_pred), HQ)
+        image = F.pixel_shuffle(pred, SCALE).clamp(-1, 1)
+        loss = loss + perceptual_weight * perceptual(image, hq_s).mean()
+    return loss
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_arguments(parser, steps=6000, batch=16, crop=128, lr=3e-4)
     parser.add_argument("--task", default="sr_x4", choices=("sr_x4", "realsr_x4"))
+    parser.add_argument("--lpips-weight", type=float, default=0.0,
+                        help="add this x LPIPS-Alex of the decoded x0 prediction (ResShift's journal configs use "
+                             "LPIPS-VGG with weight 1; VGG is not available offline)")
     args = parser.parse_args(argv)
-    args.trainer_args = f"--task {args.task}"
+    args.trainer_args = f"--task {args.task}" + (f" --lpips-weight {args.lpips_weight:g}" if args.lpips_weight else "")
+    perceptual = None
+    if args.lpips_weight:
+        from leaderboard.lpips_weights import ensure, lpips_alex
+
+        available, why = ensure()
+        if not available:
+            parser.error(f"--lpips-weight needs the LPIPS backbone: {why}")
+        perceptual = lpips_alex()
     degrade = RESSHIFT_REALSR if args.task == "realsr_x4" else None
 
     unet = ResShiftUNet(**EMBEDDED_UNET_CONFIG)
@@ -62,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     scheduler = ResShiftScheduler(**EMBEDDED_SCHEDULER_CONFIG)
 
     def loss(model, hq, lq, generator):
-        return training_loss(model, scheduler, hq, lq, generator)
+        return training_loss(model, scheduler, hq, lq, generator, perceptual, args.lpips_weight)
 
     def export(ema: torch.nn.Module) -> None:
         pipe = ResShiftPipeline(unet=ema, scheduler=scheduler, vqvae=None, sf=SCALE, latent_factor=SCALE)
