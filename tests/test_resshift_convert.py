@@ -74,6 +74,31 @@ def test_mismatched_or_unsupported_checkpoints_are_refused_with_reasons():
         build_pipeline("inpaint_imagenet", unet_state, random_vq_state())
     with pytest.raises(CheckpointMismatch, match="pass --vae"):
         build_pipeline("bicsr", unet_state, None)
-    faceir = ResShiftUNet(**PRESETS["faceir"]["unet"]).state_dict()
-    with pytest.raises(CheckpointMismatch, match="VQModel cannot express"):
-        build_pipeline("faceir", faceir, random_vq_state())
+    with pytest.raises(CheckpointMismatch, match=r"autoencoder checkpoint does not fit: missing keys: .*"
+                                                 r"unexpected keys: .*shapes differ: encoder\.conv_in"):
+        build_pipeline("faceir", ResShiftUNet(**PRESETS["faceir"]["unet"]).state_dict(), random_vq_state())
+
+
+def test_the_face_f8_autoencoder_converts_into_a_per_level_vqmodel(tmp_path):
+    """ffhq512_vq_f8_dim8_face.pth: resnets per level [1, 2, 3, 4] (decoder [2, 3, 4, 5]), 77,009,115 parameters."""
+    from restorers.resshift.convert import load_strict
+    from restorers.resshift.presets import VQ_F8_FACE
+    from restorers.resshift.vq import PerLevelVQModel
+
+    generator = torch.Generator().manual_seed(1)
+    ldm = {k: torch.randn(shape, generator=generator) * 0.02
+           for k, shape in listing("resshift_vq_f8_face512_state_dict.tsv").items()}
+    vq = PerLevelVQModel(**VQ_F8_FACE)
+    assert sum(p.numel() for p in vq.parameters()) == 77_009_115
+    assert [len(b.resnets) for b in vq.encoder.down_blocks] == [1, 2, 3, 4]
+    assert [len(b.resnets) for b in vq.decoder.up_blocks] == [5, 4, 3, 2]
+    load_strict(vq, ldm_vq_to_diffusers(ldm, levels=4), "face autoencoder")
+    state = vq.state_dict()
+    assert torch.equal(state["decoder.up_blocks.0.resnets.4.conv2.weight"], ldm["decoder.up.3.block.4.conv2.weight"])
+    assert torch.equal(state["encoder.down_blocks.2.resnets.2.norm1.bias"], ldm["encoder.down.2.block.2.norm1.bias"])
+    image = vq.eval().decode(torch.randn(1, 8, 4, 4, generator=generator)).sample
+    assert image.shape == (1, 3, 32, 32) and torch.isfinite(image).all()
+    vq.save_pretrained(tmp_path / "vq")
+    again = PerLevelVQModel.from_pretrained(tmp_path / "vq")
+    assert again.config.layers_per_level == [1, 2, 3, 4]
+    assert all(torch.equal(v, again.state_dict()[k]) for k, v in state.items())

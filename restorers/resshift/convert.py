@@ -6,7 +6,8 @@
 The UNet keeps the official key names (our ``ResShiftUNet`` mirrors ``UNetModelSwin``), so its weights load as
 they are after the usual wrappers are removed (a ``state_dict`` entry, ``module.`` / ``_orig_mod.`` prefixes). The
 VQ autoencoder (ldm ``VQModelTorch``) is renamed onto diffusers' ``VQModel``: decoder levels are reversed, the mid
-attention's 1x1 convolutions become linear layers. Files are read with ``torch.load(..., weights_only=True)``;
+attention's 1x1 convolutions become linear layers (the face f8 model, with resnets counted per level, becomes a
+``PerLevelVQModel``, a VQModel subclass). Files are read with ``torch.load(..., weights_only=True)``;
 anything that does not match the preset is refused with the missing and unexpected keys named.
 """
 
@@ -25,6 +26,7 @@ from .pipeline import ResShiftPipeline
 from .presets import PRESETS
 from .scheduler import ResShiftScheduler
 from .unet import ResShiftUNet
+from .vq import PerLevelVQModel
 
 
 class CheckpointMismatch(ValueError):
@@ -98,7 +100,8 @@ def build_pipeline(preset: str, unet_state: dict, vae_state: dict | None) -> Res
     if vae_state is not None:
         if config["vqvae"] is None:
             raise CheckpointMismatch(f"{preset}: {config['note']}")
-        vqvae = VQModel(**config["vqvae"])
+        vq_class = PerLevelVQModel if "layers_per_level" in config["vqvae"] else VQModel
+        vqvae = vq_class(**config["vqvae"])
         levels = len(config["vqvae"]["block_out_channels"])
         load_strict(vqvae, ldm_vq_to_diffusers(vae_state, levels), "autoencoder checkpoint")
     elif config["vqvae"] is not None:

@@ -15,6 +15,14 @@ VQ_F4 = dict(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2
              norm_num_groups=32, norm_type="group", mid_block_add_attention=True, lookup_from_codebook=False,
              force_upcast=False, scaling_factor=1.0)
 
+# the face autoencoder ffhq512_vq_f8_dim8_face.pth (ch 64, ch_mult [1, 2, 4, 8], num_res_blocks [1, 2, 3, 4]):
+# per-level resnet counts, so a PerLevelVQModel (restorers/resshift/vq.py) rather than a plain VQModel
+VQ_F8_FACE = dict(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 4,
+                  up_block_types=("UpDecoderBlock2D",) * 4, block_out_channels=(64, 128, 256, 512),
+                  layers_per_block=1, layers_per_level=(1, 2, 3, 4), act_fn="silu", latent_channels=8,
+                  sample_size=512, num_vq_embeddings=4096, vq_embed_dim=8, norm_num_groups=32, norm_type="group",
+                  mid_block_add_attention=True, lookup_from_codebook=False, force_upcast=False, scaling_factor=1.0)
+
 CHAIN_15 = dict(num_train_timesteps=15, kappa=2.0, min_noise_level=0.04, etas_end=0.99, power=0.3)
 CHAIN_4 = dict(num_train_timesteps=4, kappa=2.0, min_noise_level=0.2, etas_end=0.99, power=0.3)
 INPAINT_UNET = {**OFFICIAL_X4_CONFIG, "lq_size": 256, "cond_mask": True}
@@ -33,7 +41,8 @@ PRESETS: dict[str, dict] = {
     "inpaint_face": dict(task="inpaint", unet=INPAINT_UNET, scheduler=CHAIN_4, vqvae=VQ_F4, sf=1,
                          note="journal face inpainting, 4 steps (with celeba256_vq_f4_dim3_face.pth)"),
     "faceir": dict(task="faceir", unet={**OFFICIAL_X4_CONFIG, "in_channels": 8, "out_channels": 8, "lq_size": 512},
-                   scheduler=CHAIN_4, vqvae=None, sf=1,
-                   note="journal blind face restoration; its f8 VQ has per-level block counts ([1, 2, 3, 4]) that "
-                        "diffusers' VQModel cannot express, so only the UNet converts"),
+                   scheduler=CHAIN_4, vqvae=VQ_F8_FACE, sf=1,
+                   note="journal blind face restoration on aligned 512x512 faces, 4 steps (resshift_faceir_s4.pth "
+                        "with ffhq512_vq_f8_dim8_face.pth); no face task in this workbench yet, so load the folder "
+                        "with ResShiftPipeline.from_pretrained"),
 }
