@@ -136,6 +136,22 @@ def test_leaderboard_view_filters_and_plots():
     assert len(none) == len(table)  # an unknown dataset falls back to the first one
 
 
+def test_real_world_sr_leaderboard_ranks_by_lpips():
+    """realsr_x4's ranking metric is LPIPS: a task change selects it and the table is sorted best (lowest) first."""
+    import app
+
+    _, metric, table, by_nfe, _, _, note = app.leaderboard_for_task("realsr_x4", "heldout")
+    if table.empty:
+        pytest.skip("no realsr_x4 results shipped in assets/results")
+    assert metric.value == "lpips" and note.startswith("Ranked by LPIPS-Alex ↓")
+    values = list(table["LPIPS-Alex ↓"])
+    assert values == sorted(values) and len(values) >= 2
+    assert by_nfe.layout.title.text.startswith("LPIPS")
+    _, metric, table, _, _, _, note = app.leaderboard_for_task("sr_x4", "heldout")
+    psnr = list(table["PSNR-Y (dB) ↑"])
+    assert metric.value == "psnr_y" and psnr == sorted(psnr, reverse=True)
+
+
 def test_steps_slider_follows_the_method():
     import app
 
