@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=64, help="LQ side (the output is 4x)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--compile", action="store_true",
+                        help="also time torch.compile of the UNet and the VQ decoder (about 200 s to compile here)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -78,6 +80,18 @@ def main(argv: list[str] | None = None) -> int:
                 outputs[name] = run()
                 seconds[name].append(time.perf_counter() - tick)
     as_channels_last(False)
+    if args.compile:  # last, alone: compiling replaces the forward methods for good
+        eager_unet, eager_decode = pipe.unet.forward, pipe.vqvae.decode
+        pipe.unet.forward, pipe.vqvae.decode = torch.compile(eager_unet), torch.compile(eager_decode)
+        tick = time.perf_counter()
+        run()
+        print(f"torch.compile took {time.perf_counter() - tick:.0f} s (first call)")
+        seconds["fp32 torch.compile"] = []
+        for _ in range(args.rounds):
+            tick = time.perf_counter()
+            outputs["fp32 torch.compile"] = run()
+            seconds["fp32 torch.compile"].append(time.perf_counter() - tick)
+        variants["fp32 torch.compile"] = None
 
     base = statistics.median(seconds["fp32 (default)"])
     print(f"ResShift realsr_v3 size (UNet {sum(p.numel() for p in pipe.unet.parameters()):,} + VQ f4), "
