@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 import torch
@@ -106,10 +107,36 @@ def meta_copy(pipe: DiffusionPipeline) -> DiffusionPipeline:
 
 def count_flops(pipe: DiffusionPipeline, lq_height: int, lq_width: int,
                 num_inference_steps: int | None = None) -> FlopReport:
-    """FLOPs of restoring one LQ image of the given size (no real computation happens)."""
+    """FLOPs of restoring one LQ image of the given size (no real computation happens).
+
+    A tiled run is counted through the same tiles as a real run (so FLOPs and NFE agree), each distinct tile
+    shape once, times the number of tiles of that shape: a 1024x1024 input is 25 equal tiles, counted in one.
+    """
     if not hasattr(pipe, "restore_tensor"):  # no torch network at all (e.g. bicubic in numpy)
         return FlopReport(0.0, 0.0, 0.0, 0)
     clone = meta_copy(pipe)
+    shapes: Counter = Counter()
+    if hasattr(clone, "restore_tiled"):
+        scale = int(clone.config.get("sf", 1))
+
+        def record(x, generator=None, **_):
+            shapes[tuple(x.shape)] += 1
+            return torch.zeros(x.shape[0], 3, x.shape[-2] * scale, x.shape[-1] * scale, device=x.device)
+
+        clone.restore_tiled(record, torch.empty(1, 3, lq_height, lq_width, device="meta"), progress=False)
+    else:
+        shapes[(1, 3, lq_height, lq_width)] = 1
+    total = network = 0.0
+    calls = 0
+    for shape, count in shapes.items():
+        one_total, one_network, one_calls = _count_one(clone, shape, num_inference_steps)
+        total, network, calls = total + count * one_total, network + count * one_network, calls + count * one_calls
+    per_nfe = network / calls if calls else 0.0
+    return FlopReport(total=total, per_nfe=per_nfe, base=total - network, nfe=calls)
+
+
+def _count_one(clone: DiffusionPipeline, shape: tuple, num_inference_steps: int | None) -> tuple[float, float, int]:
+    """(all FLOPs, FLOPs inside the step networks, step-network calls) of one untiled ``restore_tensor``."""
     inside = {"flops": 0.0, "calls": 0, "start": 0.0}
     with FlopCounterMode(display=False) as counter:
         def before(*_):
@@ -123,19 +150,11 @@ def count_flops(pipe: DiffusionPipeline, lq_height: int, lq_width: int,
                    for h in (m.register_forward_pre_hook(before), m.register_forward_hook(after))]
         try:
             with torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
-                lq = torch.empty(1, 3, lq_height, lq_width, device="meta")
-                if hasattr(clone, "restore_tiled"):  # the same tiles as a real run, so FLOPs and NFE agree
-                    clone.restore_tiled(lambda x, generator=None: clone.restore_tensor(x, num_inference_steps), lq,
-                                        progress=False)
-                else:
-                    clone.restore_tensor(lq, num_inference_steps)
+                clone.restore_tensor(torch.empty(*shape, device="meta"), num_inference_steps)
         finally:
             for h in handles:
                 h.remove()
-    total = float(counter.get_total_flops())
-    calls = inside["calls"]
-    per_nfe = inside["flops"] / calls if calls else 0.0
-    return FlopReport(total=total, per_nfe=per_nfe, base=total - inside["flops"], nfe=calls)
+    return float(counter.get_total_flops()), inside["flops"], inside["calls"]
 
 
 @dataclass

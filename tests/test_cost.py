@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import random_image
+from PIL import Image
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 import restorers
-from conftest import random_image
 from leaderboard.cost import NFECounter, count_flops, measure_run, parameter_count
 
 
@@ -51,6 +52,19 @@ def test_flop_counting_runs_on_meta_and_leaves_weights_alone(tiny_pipeline):
     count_flops(tiny_pipeline, 512, 512, 1)  # would be slow with real tensors; free on meta
     assert all(torch.equal(before[k], v) for k, v in tiny_pipeline.unet.state_dict().items())
     assert next(tiny_pipeline.unet.parameters()).device.type == "cpu"
+
+
+def test_a_tiled_input_is_counted_tile_by_tile(tiny_pipeline):
+    """300x300 LQ = 4 tiles of 256x256 (starts 0 and 44 per axis): 4x the FLOPs and NFE of one tile, as when it
+    runs (the measured NFE of the real run agrees)."""
+    one = count_flops(tiny_pipeline, 256, 256, 2)
+    tiled = count_flops(tiny_pipeline, 300, 300, 2)
+    assert tiled.nfe == 4 * one.nfe == 8
+    assert tiled.total == pytest.approx(4 * one.total, rel=1e-12)
+    assert tiled.per_nfe == pytest.approx(one.per_nfe, rel=1e-12)
+    with measure_run(tiny_pipeline) as cost:
+        tiny_pipeline(image=Image.new("RGB", (300, 300)), num_inference_steps=2)
+    assert cost.nfe == tiled.nfe
 
 
 def test_bicubic_costs_nothing_by_measurement():
