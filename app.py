@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -230,24 +231,24 @@ OUTPUT_KEEP_SECONDS = 30 * 60  # Gradio copies each result into its own cache; o
 
 
 def png_file(image: Image.Image, name: str = "restored") -> str:
-    """Write a result once, under a unique name, and hand Gradio the path.
+    """Write a result once, in a folder of its own (so the download keeps a clean ``name.png``), and hand Gradio
+    the path.
 
     Why: Gradio caches a PIL output under its content hash and rewrites that file in place every time, so two
     clients whose results are identical (a deterministic method on the same input) can download it while it is
     being rewritten and receive a truncated body. A path is copied into the cache atomically, once per content.
-    Hand-over files older than ``OUTPUT_KEEP_SECONDS`` are pruned here.
+    Hand-over folders older than ``OUTPUT_KEEP_SECONDS`` are pruned here.
     """
     cutoff = time.time() - OUTPUT_KEEP_SECONDS
-    for old in _OUTPUTS.glob("*.png"):
+    for old in _OUTPUTS.iterdir():
         try:
             if old.stat().st_mtime < cutoff:
-                old.unlink()
+                shutil.rmtree(old, ignore_errors=True)
         except OSError:
             pass  # a concurrent prune got it first
-    handle, path = tempfile.mkstemp(prefix=f"{name}-", suffix=".png", dir=_OUTPUTS)
-    with os.fdopen(handle, "wb") as out:
-        image.save(out, format="PNG")
-    return path
+    path = Path(tempfile.mkdtemp(dir=_OUTPUTS)) / f"{name}.png"
+    image.save(path, format="PNG")
+    return str(path)
 
 
 _STOPPED: set[str] = set()  # browser sessions whose Stop button was pressed during their run
@@ -417,7 +418,7 @@ def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, 
     session = session_of(request)
     _STOPPED.discard(session)  # a new run starts unstopped
     progress(0, desc="waiting for the CPU")
-    lq, hq, scored, info = _run(task, method, image, steps, seed, degrade_first, fit, session, ir_network, mask)
+    lq, _, scored, info = _run(task, method, image, steps, seed, degrade_first, fit, session, ir_network, mask)
     shown_lq = lq.resize(scored.image.size, Image.NEAREST)  # pixels as they are, no interpolation credit
     result = png_file(scored.image, f"{task}_{method}")
     return (png_file(shown_lq, "input"), result), result, metrics_frame(scored), cost_markdown(info), info
