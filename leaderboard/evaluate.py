@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import time
+import weakref
 from dataclasses import dataclass, field
 
 import torch
@@ -36,14 +37,16 @@ class Scored:
                 "unavailable_metrics": self.unavailable}
 
 
-_FLOP_CACHE: dict = {}
+_FLOP_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # pipeline -> {(size, steps): report}
 
 
 def cached_flops(pipe: DiffusionPipeline, size: tuple[int, int], steps: int | None) -> FlopReport:
-    key = (id(pipe), size, steps)
-    if key not in _FLOP_CACHE:
-        _FLOP_CACHE[key] = count_flops(pipe, size[1], size[0], steps)
-    return _FLOP_CACHE[key]
+    """FLOPs depend only on the pipeline, the input size and the steps: count once per combination. Keyed by the
+    pipeline object itself (weakly), not its ``id()``, which a later pipeline may reuse once this one is freed."""
+    reports = _FLOP_CACHE.setdefault(pipe, {})
+    if (size, steps) not in reports:
+        reports[(size, steps)] = count_flops(pipe, size[1], size[0], steps)
+    return reports[(size, steps)]
 
 
 def restore_and_score(pipe: DiffusionPipeline, task: Task, lq: Image.Image, reference: Image.Image | None = None,

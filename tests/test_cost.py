@@ -90,3 +90,30 @@ def test_speed_benchmark_prints_measured_rows(tiny_checkpoint, capsys):
     bicubic = next(line.split() for line in lines if line.startswith("bicubic"))
     assert resshift[1:4] == ["16x16", "2", "2"] and float(resshift[4]) > 0
     assert bicubic[3] == "0" and float(bicubic[4]) == 0
+
+
+def test_flop_cache_is_per_pipeline_object_and_forgets_freed_ones():
+    """The app evicts pipelines from its cache; a freed pipeline's counts must not be served to a new one (an
+    ``id()`` key can be reused by the next object)."""
+    import gc
+
+    from conftest import TINY_UNET, make_tiny_pipeline
+    from leaderboard.evaluate import _FLOP_CACHE, cached_flops
+    from restorers.resshift.pipeline import ResShiftPipeline
+    from restorers.resshift.scheduler import ResShiftScheduler
+    from restorers.resshift.unet import ResShiftUNet
+
+    first = make_tiny_pipeline()
+    small = cached_flops(first, (16, 16), 2)
+    assert cached_flops(first, (16, 16), 2) is small  # counted once
+    del first
+    gc.collect()
+    wider = ResShiftPipeline(unet=ResShiftUNet(**{**TINY_UNET, "model_channels": 32}),
+                             scheduler=ResShiftScheduler(num_train_timesteps=4), sf=4, latent_factor=4)
+    entries = len(_FLOP_CACHE)
+    report = cached_flops(wider, (16, 16), 2)
+    assert len(_FLOP_CACHE) == entries + 1
+    assert report.total == count_flops(wider, 16, 16, 2).total > small.total
+    del wider
+    gc.collect()
+    assert len(_FLOP_CACHE) == entries
