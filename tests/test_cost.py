@@ -98,6 +98,7 @@ def test_flop_cache_is_per_pipeline_object_and_forgets_freed_ones():
     import gc
 
     from conftest import TINY_UNET, make_tiny_pipeline
+
     from leaderboard.evaluate import _FLOP_CACHE, cached_flops
     from restorers.resshift.pipeline import ResShiftPipeline
     from restorers.resshift.scheduler import ResShiftScheduler
