@@ -95,6 +95,13 @@ def official_sampler(pipe, image: Image.Image, seed: int) -> np.ndarray:
     return (decoded.permute(1, 2, 0).numpy() + 1) / 2
 
 
+def test_presets_name_the_task_their_model_was_trained_for():
+    """The real-world models belong to the Real-world SR tab, the bicubic one to x4 SR (conversion.json's task)."""
+    assert {name: preset["task"] for name, preset in PRESETS.items()} == {
+        "realsr_v1": "realsr_x4", "realsr_v2": "realsr_x4", "realsr_v3": "realsr_x4", "bicsr": "sr_x4",
+        "inpaint_imagenet": "inpaint", "inpaint_face": "inpaint", "faceir": "faceir"}
+
+
 def test_mismatched_or_unsupported_checkpoints_are_refused_with_reasons():
     unet_state = ResShiftUNet(**PRESETS["bicsr"]["unet"]).state_dict()
     with pytest.raises(CheckpointMismatch, match=r"missing keys: .*feature_extractor"):

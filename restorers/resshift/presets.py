@@ -28,11 +28,11 @@ CHAIN_4 = dict(num_train_timesteps=4, kappa=2.0, min_noise_level=0.2, etas_end=0
 INPAINT_UNET = {**OFFICIAL_X4_CONFIG, "lq_size": 256, "cond_mask": True}
 
 PRESETS: dict[str, dict] = {
-    "realsr_v1": dict(task="sr_x4", unet=OFFICIAL_X4_CONFIG, scheduler=CHAIN_15, vqvae=VQ_F4, sf=4,
+    "realsr_v1": dict(task="realsr_x4", unet=OFFICIAL_X4_CONFIG, scheduler=CHAIN_15, vqvae=VQ_F4, sf=4,
                       note="NeurIPS 2023 real-world x4 model, 15 steps (resshift_realsrx4_s15_v1.pth)"),
-    "realsr_v2": dict(task="sr_x4", unet=OFFICIAL_X4_CONFIG, scheduler=CHAIN_15, vqvae=VQ_F4, sf=4,
+    "realsr_v2": dict(task="realsr_x4", unet=OFFICIAL_X4_CONFIG, scheduler=CHAIN_15, vqvae=VQ_F4, sf=4,
                       note="real-world x4, 15 steps, longer training (resshift_realsrx4_s15_v2.pth)"),
-    "realsr_v3": dict(task="sr_x4", unet=OFFICIAL_X4_CONFIG, scheduler=CHAIN_4, vqvae=VQ_F4, sf=4,
+    "realsr_v3": dict(task="realsr_x4", unet=OFFICIAL_X4_CONFIG, scheduler=CHAIN_4, vqvae=VQ_F4, sf=4,
                       note="journal real-world x4 model, 4 steps (resshift_realsrx4_s4_v3.pth)"),
     "bicsr": dict(task="sr_x4", unet=OFFICIAL_X4_CONFIG, scheduler=CHAIN_4, vqvae=VQ_F4, sf=4,
                   note="journal bicubic x4 model, 4 steps (resshift_bicsrx4_s4.pth)"),
