@@ -290,9 +290,7 @@ def _read_mask(mask, task, picture: Image.Image, fit: str) -> dict:
                        "fill), or tick 'Input is a clean HQ image' to have a random mask drawn.")
     try:
         array = load_mask(load_image(mask), picture.size)
-    except InvalidImageError as err:
-        raise gr.Error(f"The mask: {err}") from err
-    except ValueError as err:
+    except ValueError as err:  # InvalidImageError included
         raise gr.Error(f"The mask: {err}") from err
     return {"mask_image": Image.fromarray(array * 255)}
 

@@ -96,6 +96,7 @@ class ResShiftPipeline(TilingMixin, DiffusionPipeline):
         run it on the meta device.
         """
         height, width = lq.shape[-2:]
+        multiple = self.lq_multiple()
         known = lq
         unet_kwargs = {}
         if self.is_inpainting:
@@ -104,8 +105,8 @@ class ResShiftPipeline(TilingMixin, DiffusionPipeline):
             if mask is None:
                 raise ValueError("this ResShift checkpoint inpaints: pass a mask (mask_image, white = fill)")
             lq = lq * (1 - mask) - mask  # holes at -1, as the official training and sampler feed them
-            unet_kwargs["mask"] = pad_bottom_right(mask * 2 - 1, self.lq_multiple())  # padded too (official: not)
-        lq = pad_bottom_right(lq, self.lq_multiple())
+            unet_kwargs["mask"] = pad_bottom_right(mask * 2 - 1, multiple)  # padded too (the official code: not)
+        lq = pad_bottom_right(lq, multiple)
         z_y = self.lq_latents(lq)
 
         self.scheduler.set_timesteps(num_inference_steps)  # indices stay on the CPU; moved per call
@@ -132,12 +133,13 @@ class ResShiftPipeline(TilingMixin, DiffusionPipeline):
         """Restore ``image`` (a PIL image or a list of equally sized ones).
 
         ``num_inference_steps`` defaults to the trained chain length (4 for the released models); fewer
-        steps use ResShift's respacing. Each step is exactly one UNet call. ``tile_size`` / ``tile_overlap`` (LQ pixels): restore in overlapping tiles (:mod:`restorers.tiling`); by default
-        only inputs over 256 x 256 are tiled; 0 never tiles.
-        ``tile_weighting="uniform"`` with ``tile_size=512, tile_overlap=64`` is the official sampler's chopping
-        (chop_size 512, stride 448, plain averaging). ``callback_on_step_end(pipe, i, t,
-        tensors)`` runs after each step, as in diffusers (an exception raised there stops the run).
+        steps use ResShift's respacing. Each step is exactly one UNet call.
         ``mask_image`` (inpainting checkpoints only): white = the pixels to fill, the image's size.
+        ``tile_size`` / ``tile_overlap`` (LQ pixels): restore in overlapping tiles (:mod:`restorers.tiling`); by
+        default only inputs over 256 x 256 are tiled; 0 never tiles. ``tile_weighting="uniform"`` with
+        ``tile_size=512, tile_overlap=64`` is the official sampler's chopping (chop_size 512, stride 448, plain
+        averaging). ``callback_on_step_end(pipe, i, t, tensors)`` runs after each step, as in diffusers (an
+        exception raised there stops the run).
         """
         lq = to_signed(images_to_batch(image)).to(device=self._execution_device, dtype=self.unet.dtype)
         extras = {}
