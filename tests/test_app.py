@@ -229,8 +229,12 @@ def test_dpir_runs_with_an_ir_network_from_the_registry_folder(tmp_path, monkeyp
     torch.manual_seed(0)
     torch.save(ESRGAN(num_filters=8, num_blocks=1, scale=4).state_dict(), folder / "tiny_esrgan_x4.pth")
     monkeypatch.setenv("RESTORERS_IR_NETWORKS", str(folder))
-    pretrained = [restorers.registry.REALESRGAN_IR] if restorers.realesrgan.pipeline.RealESRGANPipeline.weights_cached() \
-        else []  # the pretrained Real-ESRGAN is offered once its weights are cached
+    from restorers.realesrgan.weights import MODELS
+
+    cached = {name: restorers.realesrgan.pipeline.RealESRGANPipeline.weights_cached(name) for name in MODELS}
+    pretrained = ([restorers.registry.REALESRGAN_IR] if cached["realesrgan-x4plus"] else []) + [
+        f"{MODELS[name].title} (pretrained)" for name in ("realsr-df2k-x4", "realsr-df2k-jpeg-x4") if cached[name]
+    ]  # the pretrained RRDBs are offered once their weights are cached
     assert list(restorers.registry.ir_network_choices()) == [restorers.registry.EMBEDDED_IR, *pretrained,
                                                              "tiny_esrgan_x4.pth"]
     path = tmp_path / "input.png"

@@ -57,7 +57,13 @@ def app_methods(task_id: str) -> list[str]:
     return app.available_methods(task_id)
 
 
-TASKS = [t for t in restorers.list_tasks() if app_methods(t)]
+def shown_tasks() -> list[str]:
+    import app
+
+    return app.shown_tasks()
+
+
+TASKS = shown_tasks()
 
 
 @pytest.mark.parametrize("task_id", TASKS)

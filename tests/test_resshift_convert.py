@@ -72,27 +72,11 @@ def test_a_converted_official_pair_loads_and_restores(tmp_path):
 
 
 def official_sampler(pipe, image: Image.Image, seed: int) -> np.ndarray:
-    """The official 4-step sampler written out from the fact sheet (sections 1.5-1.6, 4.4) with its published
-    coefficients, calling the converted networks directly: pad to lq_size, z_y = E(bicubic x4), x_T = z_y +
-    kappa sqrt(eta_T) noise, x0 = unet(x_t / sqrt(kappa^2 eta_t + 1), t, lq), posterior mean + std noise, D(z_0)."""
-    import torch.nn.functional as F
+    """The official 4-step sampler (tests/resshift_official_sampler.py) on a PIL image, as an HWC array."""
+    from resshift_official_sampler import official_sample
 
-    from test_resshift_scheduler import FOUR_STEP
-
-    std = [0.19626833, 0.19626833, 0.75968330, 0.97329179]  # exp(0.5 * posterior_log_variance_clipped)
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        lq = torch.from_numpy(np.asarray(image, dtype=np.float32) / 127.5 - 1).permute(2, 0, 1)[None]
-        lq = F.pad(lq, (0, 48, 0, 48), mode="replicate")  # to lq_size 64 (reflect cannot pad 48 onto 16)
-        z_y = pipe.vqvae.encode(F.interpolate(lq, scale_factor=4, mode="bicubic")).latents
-        x = z_y + 2.0 * 0.99 * torch.randn(z_y.shape, generator=generator)
-        for i in (3, 2, 1, 0):
-            x0 = pipe.unet(x / np.sqrt(4.0 * FOUR_STEP["etas"][i] + 1), torch.tensor([i]), lq=lq).sample
-            x = FOUR_STEP["posterior_mean_coef1"][i] * x + FOUR_STEP["posterior_mean_coef2"][i] * x0
-            if i:
-                x = x + std[i] * torch.randn(x.shape, generator=generator)
-        decoded = pipe.vqvae.decode(x).sample.clamp(-1, 1)[0, :, :64, :64]
-    return (decoded.permute(1, 2, 0).numpy() + 1) / 2
+    lq = torch.from_numpy(np.asarray(image, dtype=np.float32) / 127.5 - 1).permute(2, 0, 1)[None]
+    return official_sample(pipe, lq, seed)[0].permute(1, 2, 0).numpy()
 
 
 def test_presets_name_the_task_their_model_was_trained_for():

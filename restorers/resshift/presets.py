@@ -43,6 +43,5 @@ PRESETS: dict[str, dict] = {
     "faceir": dict(task="faceir", unet={**OFFICIAL_X4_CONFIG, "in_channels": 8, "out_channels": 8, "lq_size": 512},
                    scheduler=CHAIN_4, vqvae=VQ_F8_FACE, sf=1,
                    note="journal blind face restoration on aligned 512x512 faces, 4 steps (resshift_faceir_s4.pth "
-                        "with ffhq512_vq_f8_dim8_face.pth); no face task in this workbench yet, so load the folder "
-                        "with ResShiftPipeline.from_pretrained"),
+                        "with ffhq512_vq_f8_dim8_face.pth); the Face restoration tab"),
 }
