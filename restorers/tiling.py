@@ -87,13 +87,19 @@ class TilingMixin:
     max_untiled_pixels = 256 * 256
     default_tile, default_overlap = 256, 32
 
+    def min_tile_size(self) -> int:
+        """The LQ side the network works at anyway (inputs are padded up to it): automatic tiles are never
+        smaller, so an input that fits one such window is never cut (ResShift's face model: 512)."""
+        return 0
+
     def restore_tiled(self, restore: Callable[..., torch.Tensor], lq: torch.Tensor, generator=None,
                       tile_size: int | None = None, tile_overlap: int | None = None,
                       extras: dict[str, torch.Tensor] | None = None, weighting: str = "feather",
                       progress: bool = True) -> torch.Tensor:
         height, width = lq.shape[-2:]
         if tile_size is None:
-            tile_size = self.default_tile if height * width > self.max_untiled_pixels else 0
+            tile = max(self.default_tile, self.min_tile_size())
+            tile_size = tile if height * width > max(self.max_untiled_pixels, tile * tile) else 0
         if not tile_size or (tile_size >= height and tile_size >= width):
             return restore(lq, generator=generator, **(extras or {}))
         if isinstance(generator, (list, tuple)):

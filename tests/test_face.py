@@ -98,3 +98,46 @@ def test_a_converted_face_checkpoint_loads_into_the_face_task_and_the_app_lists_
     monkeypatch.setenv("RESTORERS_CHECKPOINTS", str(tmp_path / "none"))
     assert app.available_methods("faceir") == ["identity"]
     assert "faceir" not in app.shown_tasks() and "sr_x4" in app.shown_tasks()  # no restorer: no Face tab
+
+
+def test_a_converted_face_folder_with_its_per_level_vq_loads_in_a_fresh_process(tmp_path):
+    """The face f8 autoencoder is our VQModel subclass: load_pipeline must find its class without the caller
+    importing it first (a fresh interpreter, as the app and the sweep start)."""
+    import subprocess
+    import sys
+
+    from restorers.resshift.vq import PerLevelVQModel
+
+    torch.manual_seed(0)
+    vq = PerLevelVQModel(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 3,
+                         up_block_types=("UpDecoderBlock2D",) * 3, block_out_channels=(8, 16, 16), layers_per_block=1,
+                         layers_per_level=(1, 2, 1), latent_channels=4, num_vq_embeddings=16, vq_embed_dim=4,
+                         norm_num_groups=4, sample_size=64).eval()
+    unet = ResShiftUNet(**{**TINY_UNET, "in_channels": 4, "out_channels": 4, "lq_size": 64, "image_size": 16}).eval()
+    pipe = ResShiftPipeline(unet=unet, scheduler=ResShiftScheduler(num_train_timesteps=4), vqvae=vq, sf=1)
+    folder = tmp_path / "face"
+    pipe.save_pretrained(folder, safe_serialization=True)
+    (folder / "conversion.json").write_text(json.dumps({"preset": "faceir", "task": "faceir"}))
+    script = ("import restorers, numpy as np, torch; from PIL import Image\n"
+              f"pipe = restorers.load_pipeline('resshift', 'faceir', checkpoint={str(folder)!r})\n"
+              "assert type(pipe.vqvae).__name__ == 'PerLevelVQModel', type(pipe.vqvae)\n"
+              "image = Image.fromarray(np.full((64, 64, 3), 128, np.uint8))\n"
+              "print(pipe(image=image, generator=torch.Generator().manual_seed(0)).images[0].size)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("(64, 64)")
+
+
+def test_an_input_that_fits_the_models_working_window_is_never_cut_into_tiles():
+    """ResShift's face model pads every input to 512 x 512: tiling a 512 face into 256 tiles would run it nine
+    times on padded quarters. Automatic tiles are at least the working window; larger inputs still tile."""
+    pipe = tiny_face_pipeline()
+    calls = []
+    pipe.unet.register_forward_hook(lambda *_: calls.append(1))
+    pipe.lq_multiple = lambda: 320  # as if the model's working window were 320 x 320 (the real one: 512)
+    assert pipe.min_tile_size() == 320
+    pipe(image=smooth_image(300, 300), generator=torch.Generator().manual_seed(0))
+    assert len(calls) == 4  # 300 x 300 > 256 x 256 pixels, but it fits one window: one pass
+    calls.clear()
+    pipe(image=smooth_image(400, 330), generator=torch.Generator().manual_seed(0), tile_overlap=32)
+    assert len(calls) == 4 * 4  # larger than the window: 320-pixel tiles, 2 x 2

@@ -29,6 +29,7 @@ from ..masks import mask_to_batch
 from ..tiling import TilingMixin
 from .scheduler import ResShiftScheduler
 from .unet import ResShiftUNet
+from .vq import PerLevelVQModel  # noqa: F401 - imported so that from_pretrained finds converted face autoencoders
 
 
 def pad_bottom_right(x: torch.Tensor, multiple: int) -> torch.Tensor:
@@ -76,6 +77,9 @@ class ResShiftPipeline(TilingMixin, DiffusionPipeline):
         if multiple % sf:
             raise ValueError(f"latent downscale {down} and sf {sf} give a fractional LQ multiple")
         return math.lcm(multiple // sf, int(self.unet.config.get("lq_size") or 1))
+
+    def min_tile_size(self) -> int:
+        return self.lq_multiple()
 
     def lq_latents(self, lq: torch.Tensor) -> torch.Tensor:
         """z_y: encode the (unclamped, non-antialiased) bicubic upsampling of the LQ, as ResShift does."""

@@ -9,7 +9,7 @@ down block and decoder up block with its own count, with exactly the arguments d
 
 from __future__ import annotations
 
-from diffusers import VQModel
+from diffusers import ModelMixin, VQModel  # noqa: F401 - diffusers' from_pretrained looks for ModelMixin here
 from diffusers.configuration_utils import register_to_config
 from diffusers.models.unets.unet_2d_blocks import get_down_block, get_up_block
 
