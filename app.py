@@ -146,7 +146,11 @@ def method_title(key: str) -> str:
 
 def default_method(task) -> str:
     methods = available_methods(task.id)
-    return task.default_method if task.default_method in methods else methods[0]
+    if task.default_method in methods:
+        return task.default_method
+    # the task's method only as a user's checkpoint (faceir): that, rather than the degraded input
+    own = [m for m in methods if m.split("@")[0] == task.default_method]
+    return own[0] if own else methods[0]
 
 
 def _read_input(image) -> Image.Image:
