@@ -211,8 +211,9 @@ def budget_text(task) -> str:
     if task.scale > 1:
         big = side * task.scale
         text += f"; a clean HQ image to degrade first up to {input_budget(task, True):,} (e.g. {big}x{big})"
-    return text + (". Inputs over 256x256 are restored in overlapping 256x256 tiles (progress shows them). "
-                   "Larger ones can be centre-cropped or downscaled to fit.")
+    return text + (". Larger inputs are restored in overlapping tiles, progress shows them: 256x256, or the model's "
+                   "own working window where that is larger (512x512 for ResShift's converted face model). "
+                   "Inputs over the limit can be centre-cropped or downscaled to fit.")
 
 
 def fit_to_budget(picture: Image.Image, budget: int, fit: str) -> tuple[Image.Image, str]:

@@ -5,6 +5,10 @@ the elementwise work around them (GroupNorm, SiLU, residual adds, window shuffle
 this project's 2-core CPU that makes ResShift's sampler about a quarter faster at fp32 (``benchmarks/
 resshift_speed.py``), with outputs that stay as close to the exact (float64) result as eager fp32's.
 
+Inside the compiled code the upsamplers (nearest x2, then a 3x3 convolution) run as one transposed convolution
+with 16/36 of the work (:mod:`restorers.nn.transposed_upsampling`); the eager code is left as the model defines
+it, so FLOP counts (taken eagerly, on the meta device) stay those of the model as defined.
+
 The price is compiling: one to two minutes per input shape on the first call, so it pays off in sweeps over
 many same-sized images, not in a demo that sees every size once. Only inference is compiled: a call with
 autograd on, on another device than the CPU, or under a dispatch mode (FLOP counting on the meta device) runs the
@@ -14,7 +18,8 @@ eager function, so cost measurement and training never see the compiled graph.
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from contextlib import nullcontext
+from typing import Callable, ContextManager
 
 import torch
 
@@ -25,8 +30,10 @@ def _dispatch_mode_active() -> bool:
     return _get_current_dispatch_mode() is not None
 
 
-def compile_for_cpu_inference(function: Callable) -> Callable:
-    """``function`` compiled with Inductor + freezing for no-grad CPU calls; eager otherwise."""
+def compile_for_cpu_inference(function: Callable,
+                              rewrite: Callable[[], ContextManager] | None = None) -> Callable:
+    """``function`` compiled with Inductor + freezing for no-grad CPU calls; eager otherwise. ``rewrite`` (a
+    context) is active around the compiled calls only, e.g. :class:`TransposedUpsampling`'s."""
     import torch._inductor.config as inductor_config
 
     compiled = torch.compile(function, dynamic=False)
@@ -36,7 +43,8 @@ def compile_for_cpu_inference(function: Callable) -> Callable:
         tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
         if torch.is_grad_enabled() or _dispatch_mode_active() or any(t.device.type != "cpu" for t in tensors):
             return function(*args, **kwargs)
-        with inductor_config.patch(freezing=True):  # read when a graph is (re)compiled, i.e. inside this call
+        # freezing is read when a graph is (re)compiled, i.e. inside this call
+        with inductor_config.patch(freezing=True), (rewrite() if rewrite is not None else nullcontext()):
             return compiled(*args, **kwargs)
 
     run.eager = function
@@ -44,13 +52,17 @@ def compile_for_cpu_inference(function: Callable) -> Callable:
 
 
 def compile_methods(module: torch.nn.Module, names: tuple[str, ...]) -> None:
-    """Replace ``module.<name>`` (e.g. ``forward``, ``encode``, ``decode``) on this instance by compiled versions.
-    Instance attributes, so forward hooks (NFE counting) still fire and ``save_pretrained`` is unaffected."""
+    """Replace ``module.<name>`` (e.g. ``forward``, ``encode``, ``decode``) on this instance by compiled versions,
+    whose upsamplers run as transposed convolutions (:mod:`restorers.nn.transposed_upsampling`). Instance
+    attributes, so forward hooks (NFE counting) still fire and ``save_pretrained`` is unaffected."""
+    from .nn.transposed_upsampling import TransposedUpsampling
+
+    upsampling = TransposedUpsampling(module)
     for name in names:
         current = getattr(module, name)
         if hasattr(current, "eager"):  # already compiled
             continue
-        setattr(module, name, compile_for_cpu_inference(current))
+        setattr(module, name, compile_for_cpu_inference(current, upsampling.active if len(upsampling) else None))
 
 
 def uncompile_methods(module: torch.nn.Module) -> None:
