@@ -31,7 +31,7 @@ from leaderboard.metrics import METRICS
 from leaderboard.plots import quality_vs_cost
 from leaderboard.results import RESULTS_DIR, load_all
 from restorers.image_io import InvalidImageError, check_size, load_image, to_rgb
-from restorers.masks import load_mask
+from restorers.degradations.masks import load_mask
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES = ROOT / "assets" / "examples"

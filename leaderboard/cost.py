@@ -1,7 +1,8 @@
 """What a restoration costs, measured rather than declared.
 
-* NFE: forward hooks count the calls of the pipeline's denoising network(s) (``denoiser_names``); the per-NFE
-  FLOPs are those of the networks called at every step (``step_names``, when a pipeline has once-per-image NFEs).
+* NFE: forward hooks count the calls of the networks a pipeline declares (``nfe_networks``); the per-NFE
+  FLOPs are those of the networks called at every step (``step_networks``, when a pipeline has once-per-image NFEs).
+  A method without a network (bicubic) is counted the same way: its arithmetic runs in torch, so its FLOPs show.
 * FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` over the pipeline's tensor path
   (``restore_tensor``, through the same tiles as a real run when the input is large enough to be tiled), run on a copy of the pipeline built on the **meta** device (no weights, no
   arithmetic, so it is free at any resolution) and under the MATH attention backend (the fused CPU
@@ -14,37 +15,22 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import time
 from collections import Counter
 from dataclasses import dataclass
 
 import torch
-from diffusers import DiffusionPipeline
-from diffusers.models.modeling_utils import ModelMixin
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-
-def denoisers(pipe: DiffusionPipeline) -> list[torch.nn.Module]:
-    """The networks whose calls count as NFE (``denoiser_names``)."""
-    return [getattr(pipe, name) for name in getattr(pipe, "denoiser_names", ()) if getattr(pipe, name, None)]
+from restorers.pipeline import RestorationPipeline
 
 
-def step_networks(pipe: DiffusionPipeline) -> list[torch.nn.Module]:
-    """The networks called once per sampling step (``step_names``; default: all of ``denoiser_names``).
-
-    DP-IR counts its IR pass as an NFE but it runs once per image, so its FLOPs belong to the base part.
-    """
-    names = getattr(pipe, "step_names", None) or getattr(pipe, "denoiser_names", ())
-    return [getattr(pipe, name) for name in names if getattr(pipe, name, None)]
-
-
-def networks(pipe: DiffusionPipeline) -> list[torch.nn.Module]:
+def networks(pipe: RestorationPipeline) -> list[torch.nn.Module]:
     return [m for m in pipe.components.values() if isinstance(m, torch.nn.Module)]
 
 
-def parameter_count(pipe: DiffusionPipeline) -> int:
+def parameter_count(pipe: RestorationPipeline) -> int:
     return sum(p.numel() for m in networks(pipe) for p in m.parameters())
 
 
@@ -52,11 +38,10 @@ class NFECounter(contextlib.AbstractContextManager):
     """Counts forward calls of the pipeline's denoising networks while the context is open, in total and per
     network (DiffIR: 4 IPR-denoiser calls + 1 DIRformer pass; DP-IR: 1 IR pass + the steps)."""
 
-    def __init__(self, pipe: DiffusionPipeline):
-        names = [n for n in getattr(pipe, "denoiser_names", ()) if getattr(pipe, n, None) is not None]
-        self.modules = {name: getattr(pipe, name) for name in names}
+    def __init__(self, pipe: RestorationPipeline):
+        self.modules = pipe.networks_counted()
         self.count = 0
-        self.by_network = {name: 0 for name in names}
+        self.by_network = {name: 0 for name in self.modules}
         self._handles = []
 
     def _hook_for(self, name: str):
@@ -88,44 +73,22 @@ class FlopReport:
         return {"tflops": self.total / 1e12, "tflops_per_nfe": self.per_nfe / 1e12, "tflops_base": self.base / 1e12}
 
 
-def meta_copy(pipe: DiffusionPipeline) -> DiffusionPipeline:
-    """The same pipeline with every network rebuilt from its config on the meta device."""
-    parts = {}
-    for name, component in pipe.components.items():
-        if hasattr(component, "meta_copy"):  # rebuilt from its weights' keys (spandrel), not from a config
-            parts[name] = component.meta_copy()
-        elif isinstance(component, ModelMixin):
-            with torch.device("meta"):
-                parts[name] = type(component).from_config(component.config)
-        else:
-            parts[name] = copy.deepcopy(component)
-    extra = {k: v for k, v in pipe.config.items() if not k.startswith("_") and k not in parts}
-    clone = type(pipe)(**parts, **extra)
-    clone.set_progress_bar_config(disable=True)
-    return clone
-
-
-def count_flops(pipe: DiffusionPipeline, lq_height: int, lq_width: int,
+def count_flops(pipe: RestorationPipeline, lq_height: int, lq_width: int,
                 num_inference_steps: int | None = None) -> FlopReport:
     """FLOPs of restoring one LQ image of the given size (no real computation happens).
 
     A tiled run is counted through the same tiles as a real run (so FLOPs and NFE agree), each distinct tile
     shape once, times the number of tiles of that shape: a 1024x1024 input is 25 equal tiles, counted in one.
     """
-    if not hasattr(pipe, "restore_tensor"):  # no torch network at all (e.g. bicubic in numpy)
-        return FlopReport(0.0, 0.0, 0.0, 0)
-    clone = meta_copy(pipe)
+    clone = pipe.meta_copy()
     shapes: Counter = Counter()
-    if hasattr(clone, "restore_tiled"):
-        scale = int(clone.config.get("sf", 1))
+    scale = clone.scale
 
-        def record(x, generator=None, **_):
-            shapes[tuple(x.shape)] += 1
-            return torch.zeros(x.shape[0], 3, x.shape[-2] * scale, x.shape[-1] * scale, device=x.device)
+    def record(x, generator=None, **_):
+        shapes[tuple(x.shape)] += 1
+        return torch.zeros(x.shape[0], 3, x.shape[-2] * scale, x.shape[-1] * scale, device=x.device)
 
-        clone.restore_tiled(record, torch.empty(1, 3, lq_height, lq_width, device="meta"), progress=False)
-    else:
-        shapes[(1, 3, lq_height, lq_width)] = 1
+    clone.restore_tiled(record, torch.empty(1, 3, lq_height, lq_width, device="meta"), progress=False)
     total = network = 0.0
     calls = 0
     for shape, count in shapes.items():
@@ -135,7 +98,7 @@ def count_flops(pipe: DiffusionPipeline, lq_height: int, lq_width: int,
     return FlopReport(total=total, per_nfe=per_nfe, base=total - network, nfe=calls)
 
 
-def _count_one(clone: DiffusionPipeline, shape: tuple, num_inference_steps: int | None) -> tuple[float, float, int]:
+def _count_one(clone: RestorationPipeline, shape: tuple, num_inference_steps: int | None) -> tuple[float, float, int]:
     """(all FLOPs, FLOPs inside the step networks, step-network calls) of one untiled ``restore_tensor``."""
     inside = {"flops": 0.0, "calls": 0, "start": 0.0}
     with FlopCounterMode(display=False) as counter:
@@ -146,7 +109,7 @@ def _count_one(clone: DiffusionPipeline, shape: tuple, num_inference_steps: int 
             inside["flops"] += counter.get_total_flops() - inside["start"]
             inside["calls"] += 1
 
-        handles = [h for m in step_networks(clone)
+        handles = [h for m in clone.networks_per_step().values()
                    for h in (m.register_forward_pre_hook(before), m.register_forward_hook(after))]
         try:
             with torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
@@ -171,7 +134,7 @@ class RunCost:
 
 
 @contextlib.contextmanager
-def measure_run(pipe: DiffusionPipeline):
+def measure_run(pipe: RestorationPipeline):
     """Wall time and NFE of the pipeline calls made inside the block."""
     counter = NFECounter(pipe)
     cost = RunCost(nfe=0, seconds=0.0)

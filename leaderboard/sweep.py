@@ -25,6 +25,7 @@ import restorers
 from restorers.registry import get_method
 
 from .benchmarks import load_benchmark
+from .cost import parameter_count
 from .evaluate import restore_and_score
 from .metrics import METRICS
 from .results import RESULTS_DIR, code_version, write_results
@@ -61,7 +62,7 @@ def sweep_jobs(methods: list[str], nfe: list[int] | None, taus: list[int] | None
         if not spec.has_steps:
             jobs.append((method, None, None))
             continue
-        for tau in (taus if taus and method == "dpir" else [None]):
+        for tau in (taus if taus and spec.sweeps_start_step else [None]):
             jobs += [(method, steps, tau) for steps in (nfe or [None]) if tau is None or steps is None or steps <= tau]
     return jobs
 
@@ -100,17 +101,12 @@ def run_sweep(methods: list[str], task_id: str, nfe: list[int] | None, dataset: 
     rows = []
     for method, steps, tau in jobs:
         pipe = restorers.load_pipeline(method, task_id, checkpoint if get_method(method).has_steps else None, device)
-        compiled = compile and hasattr(pipe, "enable_compile")
+        compiled = compile and bool(pipe.compile_targets)
         if compiled:
             pipe.enable_compile()
         if tau is not None:
-            pipe.scheduler.register_to_config(tau=int(tau))
-        has_tau = hasattr(pipe, "scheduler") and "tau" in pipe.scheduler.config  # DP-IR and its DDPM baseline
-        tau_used = int(pipe.scheduler.config.tau) if has_tau else None
-        sampler = ""
-        if tau_used is not None:
-            chosen = steps or pipe.step_limits()[1]
-            sampler = "ddim" if chosen < tau_used else "ddpm"
+            pipe.set_start_step(tau)
+        tau_used, sampler = pipe.start_step(), pipe.sampler_name(steps)
         pipe(image=pairs[0][2], num_inference_steps=steps, generator=torch.Generator().manual_seed(seed),
              **pairs[0][3])  # warm-up
         scored = []
@@ -130,8 +126,7 @@ def run_sweep(methods: list[str], task_id: str, nfe: list[int] | None, dataset: 
             "tflops": mean(s.flops.total / 1e12 for s in scored),
             "tflops_base": mean(s.flops.base / 1e12 for s in scored),
             "tflops_per_nfe": mean(s.flops.per_nfe / 1e12 for s in scored),
-            "params": sum(p.numel() for m in pipe.components.values() if isinstance(m, torch.nn.Module)
-                          for p in m.parameters()),
+            "params": parameter_count(pipe),
             "seconds_per_image": mean(s.seconds for s in scored), "device": device_name(device),
             "source": "measured", "code_version": code_version(),
             "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

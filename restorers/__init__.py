@@ -34,44 +34,44 @@ def load_pipeline(method: str, task: str, checkpoint: str | None = None, device:
     ("owner/name", which needs a network).
     ``ir_network`` (DP-IR and its ``ddpm`` baseline): a state-dict file (``.safetensors``, or ``.pth`` read with
     ``weights_only=True``) of any architecture ``spandrel`` recognises, used as the frozen IR network.
-    ``compile``: compile the networks for CPU inference (``enable_compile``; ResShift): faster per image after
-    a minute or two of compiling per input shape, so worth it for sweeps.
+    ``compile``: compile the networks for CPU inference (``enable_compile``; ResShift declares what it compiles):
+    faster per image after a minute or two of compiling per input shape, so worth it for sweeps.
     """
     spec = get_method(method)
-    get_task(task)
+    scale = get_task(task).scale
     if task not in spec.tasks:
         raise ValueError(f"method {method!r} does not serve task {task!r} (it serves {', '.join(spec.tasks)})")
     cls = spec.pipeline_class()
-    source = checkpoint or default_checkpoint(method, task)
-    if source is None and hasattr(cls, "from_default"):  # pretrained weights from the local cache (Real-ESRGAN)
-        pipe = cls.from_default(sf=get_task(task).scale, **({"weights": spec.weights} if spec.weights else {}))
-    elif source is None and spec.default_checkpoints:
-        raise ValueError(f"method {method!r} has no embedded checkpoint for {task!r}; pass checkpoint= (e.g. a "
-                         f"converted official one, see restorers.{method}.convert)")
-    elif source is None:  # a method without weights (e.g. bicubic)
-        pipe = cls(sf=get_task(task).scale)
-    elif not spec.default_checkpoints:
-        raise ValueError(f"method {method!r} has no weights; it takes no checkpoint")
+    if spec.weights or not spec.default_checkpoints:
+        if checkpoint is not None:
+            raise ValueError(f"method {method!r} takes no checkpoint (its weights are "
+                             f"{'a pretrained package file' if spec.weights else 'none: it has no network'})")
+        # a pretrained network from a package registry (Real-ESRGAN), or a method without weights (bicubic)
+        pipe = cls.from_package_weights(spec.weights, sf=scale) if spec.weights else cls(sf=scale)
     else:
+        source = checkpoint or default_checkpoint(method, task)
+        if source is None:
+            raise ValueError(f"method {method!r} has no embedded checkpoint for {task!r}; pass checkpoint= (e.g. a "
+                             f"converted official one, see restorers.{method}.convert)")
         path = Path(source).expanduser()
         if checkpoint is None and not path.is_dir():
-            raise FileNotFoundError(f"the embedded checkpoint {path} is missing; its model card says how to rebuild it")
+            raise FileNotFoundError(f"the embedded checkpoint {path.name} is missing from assets/checkpoints; its "
+                                    "model card says how to rebuild it")
         if not path.is_dir() and (path.exists() or looks_like_a_path(str(source))):
-            raise FileNotFoundError(f"no checkpoint folder at {path} (expected a save_pretrained folder or a Hub id)")
+            raise FileNotFoundError(f"there is no checkpoint folder named {path.name!r} (expected a save_pretrained "
+                                    "folder or a Hub id)")
         pipe = cls.from_pretrained(str(path) if path.is_dir() else str(source))
     for component, values in spec.overrides.items():
         (pipe if component == "pipeline" else getattr(pipe, component)).register_to_config(**values)
     if ir_network is not None:
-        if not hasattr(pipe, "set_ir_network"):
+        if not spec.swappable_ir_network:
             raise ValueError(f"method {method!r} has no IR network to replace")
-        from .dpir.ir_network import SpandrelIRNetwork
+        from .nn.spandrel_network import SpandrelNetwork
 
-        pipe.set_ir_network(SpandrelIRNetwork.from_file(ir_network))
+        pipe.set_ir_network(SpandrelNetwork.from_file(ir_network))
     pipe.set_progress_bar_config(disable=True)
     pipe = pipe.to(device)
     if compile:
-        if not hasattr(pipe, "enable_compile"):
-            raise ValueError(f"method {method!r} has no compiled mode (only ResShift has one)")
         pipe.enable_compile()
     return pipe
 

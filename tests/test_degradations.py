@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from restorers.degradations import cubic_kernel, matlab_imresize, round_half_away
+from restorers.degradations.bicubic import cubic_kernel, matlab_imresize, round_half_away
 
 
 def test_cubic_kernel_is_keys_a_minus_half():
@@ -96,7 +96,7 @@ def test_output_size_is_ceil_and_dtype_checked():
 def test_x4_downscale_kernel_weights_by_hand():
     # x1/4: the kernel is stretched to 16 taps; output pixel 1 sits at input u = 1/0.25*... = 2.5 (1-based).
     # Its weights are 0.25 * cubic(0.25 * (2.5 - j)) for j = -6..11, normalised; mirrored taps fold onto 1..8+.
-    from restorers.degradations import contributions
+    from restorers.degradations.bicubic import contributions
 
     weights, indices = contributions(32, 8, 0.25, True)
     u = 2.5
@@ -114,7 +114,7 @@ def test_x4_downscale_kernel_weights_by_hand():
 def test_hand_computed_pixel_of_an_x4_downscale():
     # Interior output pixel (row 2, col 3) of a separable image f(r, c) = g(r) + h(c): both passes are
     # linear, so the output is the 1-D weighted sums of g and h added, rounded once.
-    from restorers.degradations import contributions
+    from restorers.degradations.bicubic import contributions
 
     g = np.array([(7 * r * r) % 97 for r in range(40)], dtype=np.float64)
     h = np.array([(13 * c + c * c) % 89 for c in range(44)], dtype=np.float64)
@@ -131,7 +131,7 @@ def test_uint8_result_is_the_float_path_rounded_once():
     exact = matlab_imresize(image.astype(np.float64), 0.25)
     np.testing.assert_array_equal(matlab_imresize(image, 0.25), np.clip(round_half_away(exact), 0, 255))
     # and it is not what rounding after each pass gives (the bug this guards against)
-    from restorers.degradations import to_uint8_matlab
+    from restorers.degradations.bicubic import to_uint8_matlab
 
     rows = to_uint8_matlab(matlab_imresize(image.astype(np.float64), output_shape=(16, 48)))
     per_pass = matlab_imresize(rows.astype(np.float64), output_shape=(16, 12))

@@ -203,9 +203,14 @@ def test_save_pretrained_round_trip(tmp_path):
     pipe.save_pretrained(tmp_path)
     again = DiffIRPipeline.from_pretrained(tmp_path)
     again.set_progress_bar_config(disable=True)
+    for name in ("dirformer", "cpen", "ipr_denoiser"):  # the same weights, bit for bit
+        for (key, value), (_, loaded) in zip(getattr(pipe, name).state_dict().items(),
+                                             getattr(again, name).state_dict().items()):
+            assert torch.equal(value, loaded), (name, key)
     latents = torch.randn(1, 256)
-    np.testing.assert_array_equal(pipe(photo(8, 8), latents=latents, output_type="np").images,
-                                  again(photo(8, 8), latents=latents, output_type="np").images)
+    # the same output up to fp32 rounding: oneDNN may pick another kernel for freshly loaded weights (one ulp)
+    np.testing.assert_allclose(pipe(photo(8, 8), latents=latents, output_type="np").images,
+                               again(photo(8, 8), latents=latents, output_type="np").images, rtol=0, atol=1e-6)
 
 
 def test_embedded_presets_stay_under_a_space_file_limit_in_fp16():

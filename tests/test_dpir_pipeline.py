@@ -10,7 +10,7 @@ from PIL import Image
 from leaderboard.cost import count_flops, measure_run
 from restorers.dpir.denoiser import DenoiserNet
 from restorers.dpir.fusion import FusionNet
-from restorers.dpir.ir_network import SpandrelIRNetwork, read_state_dict
+from restorers.nn.spandrel_network import SpandrelNetwork, read_state_dict
 from restorers.dpir.pipeline import DPIRPipeline
 from restorers.dpir.scheduler import DPIRScheduler
 from restorers.regression.network import ResidualSRNet
@@ -151,7 +151,7 @@ def test_third_party_ir_network_through_spandrel(tmp_path, architecture, suffix)
         from safetensors.torch import save_file
 
         save_file({k: v.contiguous() for k, v in state.items()}, str(path))
-    network = SpandrelIRNetwork.from_file(path)
+    network = SpandrelNetwork.from_file(path)
     assert network.config.architecture == architecture and network.config.scale == 4
     pipe = small_pipeline(tau=4)
     pipe.set_ir_network(network)
@@ -162,7 +162,7 @@ def test_third_party_ir_network_through_spandrel(tmp_path, architecture, suffix)
     # it survives save_pretrained / from_pretrained (rebuilt by spandrel from the saved keys)
     pipe.save_pretrained(tmp_path / "saved", safe_serialization=True)
     again = DPIRPipeline.from_pretrained(tmp_path / "saved")
-    assert isinstance(again.ir_network, SpandrelIRNetwork)
+    assert isinstance(again.ir_network, SpandrelNetwork)
     with torch.no_grad():
         x = torch.rand(1, 3, 16, 16)
         assert torch.allclose(again.ir_network(x), network(x), atol=1e-6)
@@ -171,7 +171,7 @@ def test_third_party_ir_network_through_spandrel(tmp_path, architecture, suffix)
             loaded = restorers.load_pipeline("dpir", "sr_x4", ir_network=str(path))
         except FileNotFoundError:
             pytest.skip("the embedded DP-IR checkpoint is not built yet")
-        assert isinstance(loaded.ir_network, SpandrelIRNetwork)
+        assert isinstance(loaded.ir_network, SpandrelNetwork)
 
 
 def test_ir_network_files_are_checked(tmp_path):
@@ -193,7 +193,7 @@ def test_ir_network_files_are_checked(tmp_path):
         read_state_dict(tmp_path / "evil.pth")
     torch.save({"conv.weight": torch.zeros(3, 3, 3, 3)}, tmp_path / "unknown.pth")
     with pytest.raises(ValueError, match="spandrel does not recognise"):
-        SpandrelIRNetwork.from_file(tmp_path / "unknown.pth")
+        SpandrelNetwork.from_file(tmp_path / "unknown.pth")
 
 
 def test_ir_network_with_the_wrong_scale_is_refused(tmp_path):
@@ -202,4 +202,4 @@ def test_ir_network_with_the_wrong_scale_is_refused(tmp_path):
     torch.save(ESRGAN(num_filters=8, num_blocks=1, scale=2).state_dict(), tmp_path / "x2.pth")
     pipe = small_pipeline()
     with pytest.raises(ValueError, match="upscales x2"):
-        pipe.set_ir_network(SpandrelIRNetwork.from_file(tmp_path / "x2.pth"))
+        pipe.set_ir_network(SpandrelNetwork.from_file(tmp_path / "x2.pth"))

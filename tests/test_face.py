@@ -12,7 +12,7 @@ from conftest import TINY_UNET, smooth_image
 from PIL import Image
 
 import restorers
-from restorers.face_degradation import CELEBA_TEST
+from restorers.degradations.face import CELEBA_TEST
 from restorers.resshift.pipeline import ResShiftPipeline
 from restorers.resshift.scheduler import ResShiftScheduler
 from restorers.resshift.unet import ResShiftUNet
@@ -135,8 +135,9 @@ def test_an_input_that_fits_the_models_working_window_is_never_cut_into_tiles():
     pipe = tiny_face_pipeline()
     calls = []
     pipe.unet.register_forward_hook(lambda *_: calls.append(1))
-    pipe.lq_multiple = lambda: 320  # as if the model's working window were 320 x 320 (the real one: 512)
-    assert pipe.min_tile_size() == 320
+    from restorers.padding import SizeRequirements
+
+    pipe.size_requirements = lambda: SizeRequirements(multiple_of=320)  # as if its window were 320 (real: 512)
     pipe(image=smooth_image(300, 300), generator=torch.Generator().manual_seed(0))
     assert len(calls) == 4  # 300 x 300 > 256 x 256 pixels, but it fits one window: one pass
     calls.clear()

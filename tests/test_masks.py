@@ -10,8 +10,7 @@ import torch
 from PIL import Image
 
 import restorers
-from restorers.masks import apply_mask, box_mask, free_form_mask, load_mask, random_mask
-from restorers.tasks import InpaintTask, MotionDeblurTask, Task
+from restorers.degradations.masks import apply_mask, box_mask, free_form_mask, load_mask, random_mask
 
 
 def draw(kind: str, seed: int, height: int = 96, width: int = 128) -> np.ndarray:
@@ -101,7 +100,7 @@ def test_load_mask_rejects_a_wrong_size_and_an_empty_mask():
 
 def test_inpaint_task_is_registered_with_its_conventions():
     task = restorers.get_task("inpaint")
-    assert isinstance(task, InpaintTask) and task.title == "Inpainting"
+    assert task.title == "Inpainting" and task.conditions == ("mask_image",) and task.needs_mask
     assert (task.scale, task.crop_border, task.default_method, task.defaults) == (1, 0, "diffir", {"hq_crop": 256})
     assert "inpaint" in restorers.list_tasks()
 
@@ -125,7 +124,6 @@ def test_inpaint_is_reproducible_from_the_pixels_alone():
     lq, cond = task.degrade_with_conditions(hq)
     assert np.array_equal(np.asarray(task.degrade(hq)), np.asarray(lq))
     assert np.array_equal(np.asarray(task.make_mask(hq)), np.asarray(cond["mask_image"]))
-    assert np.array_equal(np.asarray(task.conditions(hq)["mask_image"]), np.asarray(cond["mask_image"]))
     # a copy of the pixels (a different object) gets the same mask; other pixels get another
     assert np.array_equal(np.asarray(task.make_mask(Image.fromarray(np.asarray(hq).copy()))),
                           np.asarray(cond["mask_image"]))
@@ -167,9 +165,10 @@ def test_inpaint_is_reproducible_from_a_generator_seed_consumed_once():
 
 def test_other_tasks_have_no_conditions():
     deblur = restorers.get_task("deblur")
-    assert isinstance(deblur, MotionDeblurTask) and Task.conditions is not InpaintTask.conditions
+    assert deblur.conditions == () and not deblur.needs_mask
     hq = hq_image()
-    assert deblur.conditions(hq) == {}
+    with pytest.raises(ValueError, match="no mask"):
+        deblur.make_mask(hq)
     lq, cond = deblur.degrade_with_conditions(hq, torch.Generator().manual_seed(3))
     assert cond == {} and np.array_equal(np.asarray(lq),
                                          np.asarray(deblur.degrade(hq, torch.Generator().manual_seed(3))))

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 import restorers
-from restorers.motion_blur import blur, camera_shake_trajectory, motion_blur, random_motion_kernel, rasterise
+from restorers.degradations.motion_blur import blur, camera_shake_trajectory, motion_blur, random_motion_kernel, rasterise
 
 
 def test_kernels_are_normalised_nonnegative_and_reproducible():

@@ -28,7 +28,7 @@ def test_unknown_ids_and_mismatches_fail_clearly(tiny_checkpoint):
         restorers.load_pipeline("resshift", "deblur9")
     with pytest.raises(FileNotFoundError, match="no checkpoint folder"):
         restorers.load_pipeline("resshift", "sr_x4", checkpoint="/nonexistent/folder")
-    with pytest.raises(ValueError, match="has no weights"):
+    with pytest.raises(ValueError, match="takes no checkpoint"):
         restorers.load_pipeline("bicubic", "sr_x4", checkpoint=tiny_checkpoint)
 
 

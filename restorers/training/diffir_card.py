@@ -19,8 +19,8 @@ import restorers
 from .model_card import BENCHMARK_LQ, TASK_TEXT, column_means, evaluate, provenance, results_table
 
 PAIRS = {"sr_x4": "LQ = MATLAB bicubic x1/4 of the crop",
-         "deblur": "LQ = a fresh camera-shake kernel per crop (`restorers.motion_blur`) plus noise std 0.01, 8-bit",
-         "inpaint": "LQ = the crop with a fresh random mask (`restorers.masks.random_mask`: thick or thin strokes, or "
+         "deblur": "LQ = a fresh camera-shake kernel per crop (`restorers.degradations.motion_blur`) plus noise std 0.01, 8-bit",
+         "inpaint": "LQ = the crop with a fresh random mask (`restorers.degradations.masks.random_mask`: thick or thin strokes, or "
                     "boxes, 5-50% of the pixels) blacked out, plus the mask as a 4th channel"}
 
 

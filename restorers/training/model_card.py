@@ -38,7 +38,7 @@ TRAINERS = {"resshift": "restorers.training.train_resshift", "regression": "rest
 TRIVIAL_BASELINE = {"sr_x4": "bicubic", "realsr_x4": "bicubic", "deblur": "input", "inpaint": "input"}  # what "beats the baseline" is measured against
 BENCHMARK_LQ = {
     "realsr_x4": "LQ = Real-ESRGAN's second-order degradation with ResShift's training parameters, seeded by the "
-                 "image's pixels (`restorers.realesrgan_degradation`); PSNR-Y / SSIM-Y on BT.601 Y with a 4-pixel "
+                 "image's pixels (`restorers.degradations.realesrgan`); PSNR-Y / SSIM-Y on BT.601 Y with a 4-pixel "
                  "border cropped",
     "sr_x4": "LQ = MATLAB `imresize(HQ, 1/4, 'bicubic')`; PSNR-Y / SSIM-Y on BT.601 Y with a 4-pixel border cropped",
     "deblur": "LQ = HQ blurred by a camera-shake kernel (19x19, seeded by the image's pixels) plus Gaussian noise "
@@ -295,8 +295,8 @@ def render(folder: Path, result: dict, training: dict) -> str:
     pairs_text = {
         "sr_x4": "LQ = MATLAB bicubic x1/4 (`restorers.degradations.matlab_imresize`, rounded once as MATLAB does)",
         "realsr_x4": "LQ = a fresh draw of the Real-ESRGAN second-order degradation per crop, ResShift's training "
-                     "parameters (`restorers.realesrgan_degradation`)",
-    }.get(task_id, "LQ = a fresh camera-shake kernel per crop (`restorers.motion_blur`) plus noise std 0.01, 8-bit")
+                     "parameters (`restorers.degradations.realesrgan`)",
+    }.get(task_id, "LQ = a fresh camera-shake kernel per crop (`restorers.degradations.motion_blur`) plus noise std 0.01, 8-bit")
     return f"""---
 library_name: diffusers
 tags: {tags}

@@ -47,11 +47,9 @@ def task_pairs(task_id: str):
     """(scale, degrade) for the pair sampler; inpainting's LQ carries the mask as a 4th channel (255 = fill)."""
     task = get_task(task_id)
     if task_id == "deblur":
-        from ..motion_blur import motion_blur
-
-        return 1, lambda hq, rng: motion_blur(hq, rng, task.kernel_size, task.noise_std)[0]
+        return 1, lambda hq, rng: task.degradation.degrade(hq, rng)[0]
     if task_id == "inpaint":
-        from ..masks import apply_mask, random_mask
+        from ..degradations.masks import apply_mask, random_mask
 
         def masked(hq, rng):
             mask = random_mask(rng, hq.shape[0], hq.shape[1])

@@ -17,7 +17,6 @@ import argparse
 import torch
 import torch.nn.functional as F
 
-from ..motion_blur import motion_blur
 from ..regression.network import ResidualSRNet
 from ..regression.pipeline import RegressionPipeline
 from ..tasks import get_task
@@ -33,7 +32,7 @@ def task_degradation(task_id: str):
     """(scale, degrade) for the pair sampler: None means its default MATLAB-bicubic pairs."""
     task = get_task(task_id)
     if task_id == "deblur":
-        return 1, lambda hq, rng: motion_blur(hq, rng, task.kernel_size, task.noise_std)[0]
+        return 1, lambda hq, rng: task.degradation.degrade(hq, rng)[0]
     return task.scale, None
 
 

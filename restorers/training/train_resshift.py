@@ -6,7 +6,7 @@
         --run-dir runs/resshift-realsr_x4 --out assets/checkpoints/resshift-realsr_x4
 
 ``--task sr_x4`` pairs are MATLAB-bicubic; ``--task realsr_x4`` pairs come from the Real-ESRGAN second-order
-degradation with ResShift's own training parameters (:mod:`restorers.realesrgan_degradation`), drawn from the
+degradation with ResShift's own training parameters (:mod:`restorers.degradations.realesrgan`), drawn from the
 sampler's seeded generator.
 
 Objective as in ResShift (section 1.8 of the fact sheet): t ~ U{0..T-1}, x_t ~ q(x_t | x_0, y),
@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from ..resshift.pipeline import ResShiftPipeline
 from ..resshift.scheduler import ResShiftScheduler
-from ..realesrgan_degradation import RESSHIFT_REALSR
+from ..degradations.realesrgan import RESSHIFT_REALSR
 from ..resshift.unet import ResShiftUNet
 from .loop import add_training_arguments, initialise_from, train
 

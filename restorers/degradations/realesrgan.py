@@ -60,6 +60,10 @@ class RealESRGANDegradation:
     second_blur_prob: float = 0.8
     final_sinc_prob: float = 0.8
     min_side: int = 128  # the first round may shrink by 0.15 and still leave room for a 21-tap reflect pad
+    seeded = True
+
+    def degrade(self, hq: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+        return self(hq, rng), {}
 
     def __call__(self, hq: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """HxWx3 uint8 HQ (sides multiples of ``scale``, at least ``min_side``) -> (H/s)x(W/s)x3 uint8 LQ."""

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .realesrgan_degradation import _mahalanobis, filter2d, jpeg
+from .realesrgan import _mahalanobis, filter2d, jpeg
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,11 @@ class FaceDegradation:
     sigma_range: tuple[float, float] = (4.0, 16.0)
     kernel_size: int = 41
     min_side: int = 64  # below this the 41x41 blur and a x32 reduction leave nothing of a face
+    scale = 1
+    seeded = True
+
+    def degrade(self, hq: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+        return self(hq, rng), {}
 
     def draw(self, rng: np.random.Generator) -> dict:
         """The parameters of one degradation, in the official script's order of drawing."""

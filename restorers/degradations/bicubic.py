@@ -22,6 +22,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
+import torch
 
 
 def cubic_kernel(x: np.ndarray) -> np.ndarray:
@@ -118,3 +119,19 @@ def matlab_imresize(image: np.ndarray, scale: float | None = None, output_shape:
         out = np.tensordot(matrix, out, axes=([1], [dim]))
         out = np.moveaxis(out, 0, dim)
     return to_uint8_matlab(out) if is_uint8 else out
+
+
+def torch_imresize(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """MATLAB ``imresize(x, factor, 'bicubic')`` of a (B, C, H, W) tensor of 8-bit values in [0, 1], on any device
+    (the meta device too, so that its FLOPs are counted like a network's): each pass gathers the kernel's taps and
+    sums them in float64 (an einsum), and the result is rounded and saturated once, as MATLAB's uint8 output is."""
+    out = x.double() * 255.0
+    scales = {-2: float(factor), -1: float(factor)}
+    for dim in (-2, -1):  # equal scales: rows first, as matlab_imresize
+        length = out.shape[dim]
+        weights, indices = contributions(length, int(math.ceil(factor * length)), scales[dim], True)
+        gathered = out.movedim(dim, -1)[..., torch.as_tensor(indices, device=out.device)]
+        summed = torch.einsum("...op,op->...o", gathered, torch.as_tensor(weights, device=out.device))
+        out = summed.movedim(-1, dim)
+    rounded = torch.sign(out) * torch.floor(out.abs() + 0.5)
+    return (rounded.clamp(0.0, 255.0) / 255.0).to(x.dtype)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from .image_io import InvalidImageError
+from ..image_io import InvalidImageError
 
 KINDS = ("thick", "thin", "box")
 
