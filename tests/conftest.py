@@ -64,6 +64,16 @@ def smooth_image(width: int, height: int, seed: int = 0) -> Image.Image:
 
 
 ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"  # the project's shared folder (reference fact sheets, LPIPS examples): CI has it
+
+
+def shared_file(*parts: str) -> Path:
+    """A file of ``../shared`` that a test needs: missing, the test fails with this sentence (it never skips)."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.fail(f"this test needs ../shared/{'/'.join(parts)} (the project's shared folder beside the "
+                    "checkout, as CI has it)")
+    return path
 
 
 def free_port() -> int:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import shared_file
 import torch
 from diffusers import DDPMScheduler
 from PIL import Image
@@ -22,7 +22,6 @@ from restorers.diffir.presets import EMBEDDED_PRESETS, OFFICIAL_PRESETS, stage1_
 from restorers.diffir.scheduler import DiffIRScheduler
 from restorers.image_io import InvalidImageError
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 LISTINGS = {"sr_x4": "diffir_S2_state_dict_realsr_x4.tsv", "deblur": "diffir_S2_state_dict_deblur.tsv",
             "inpaint": "diffir_S2_state_dict_inpainting.tsv"}
 
@@ -32,9 +31,7 @@ def count(module: torch.nn.Module) -> int:
 
 
 def listing(preset: str) -> dict[str, tuple]:
-    path = REFERENCE / LISTINGS[preset]
-    if not path.is_file():
-        pytest.skip(f"{path} (the shared reference folder) is not beside the checkout")
+    path = shared_file("reference", LISTINGS[preset])  # the official key listings: needs ../shared
     rows = [line.split("\t") for line in path.read_text().splitlines() if line.strip()]
     return {key: tuple(int(n) for n in shape.strip("()").split(",") if n.strip()) for key, shape in rows}
 

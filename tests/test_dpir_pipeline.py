@@ -167,10 +167,7 @@ def test_third_party_ir_network_through_spandrel(tmp_path, architecture, suffix)
         x = torch.rand(1, 3, 16, 16)
         assert torch.allclose(again.ir_network(x), network(x), atol=1e-6)
     if architecture == "ESRGAN":  # and through the public entry point, on the embedded checkpoint if present
-        try:
-            loaded = restorers.load_pipeline("dpir", "sr_x4", ir_network=str(path))
-        except FileNotFoundError:
-            pytest.skip("the embedded DP-IR checkpoint is not built yet")
+        loaded = restorers.load_pipeline("dpir", "sr_x4", ir_network=str(path))  # the embedded checkpoint ships
         assert isinstance(loaded.ir_network, SpandrelNetwork)
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import shared_file
 import torch
 from PIL import Image
 
@@ -15,13 +15,10 @@ from restorers.resshift.convert import CheckpointMismatch, build_pipeline, conve
 from restorers.resshift.presets import PRESETS
 from restorers.resshift.unet import ResShiftUNet
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
 
 def listing(name: str) -> dict[str, tuple]:
-    path = REFERENCE / name
-    if not path.is_file():
-        pytest.skip(f"{path} (the shared reference folder) is not beside the checkout")
+    path = shared_file("reference", name)  # the official key listings: needs ../shared
     rows = [line.split("\t") for line in path.read_text().splitlines() if line.strip()]
     return {r[0]: tuple(int(n) for n in r[1].strip("()").split(",") if n.strip()) for r in rows}
 

@@ -142,13 +142,14 @@ def load_mask(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
     move the hole's edges).
     """
     if not isinstance(image, Image.Image):
-        raise TypeError(f"expected the mask as a PIL image, got {type(image).__name__}")
+        raise InvalidImageError(f"expected the mask as a PIL image, got {type(image).__name__}")
     if tuple(image.size) != tuple(size):
-        raise ValueError(f"the mask is {image.size[0]}x{image.size[1]} but the image is {size[0]}x{size[1]} "
+        raise InvalidImageError(f"the mask is {image.size[0]}x{image.size[1]} but the image is {size[0]}x{size[1]} "
                          "(width x height); draw the mask on the image itself or resize it to match")
     mask = (np.asarray(image.convert("L")) > 127).astype(np.uint8)
     if not mask.any():
-        raise ValueError("the mask marks no pixel to fill: paint the holes white (brighter than 127) on black")
+        raise InvalidImageError("the mask marks no pixel to fill: paint the holes white (brighter than 127) on "
+                                "black")
     return mask
 
 
