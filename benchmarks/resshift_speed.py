@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def ours() -> torch.Tensor:
         with torch.no_grad():
-            return pipe.restore_tensor(lq, generator=torch.Generator().manual_seed(seed))
+            return pipe.restore_tensor((lq + 1) / 2, generator=torch.Generator().manual_seed(seed))  # takes [0, 1]
 
     variants = {"official sampler (reference)": (lambda: official_sample(pipe, lq, seed), False, False, nullcontext),
                 "pipeline, eager": (ours, False, False, nullcontext)}

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import plotly.express as px
+import plotly.graph_objects as go
+
+import restorers
 
 from .metrics import METRICS
 
@@ -33,7 +35,8 @@ def sampler_variant(row) -> str:
     tau = row.get("tau")
     if tau is None or pd.isna(tau):
         return ""
-    if row.get("method") == "dpir":
+    spec = restorers.registry.METHODS.get(row.get("method"))
+    if spec is not None and spec.sweeps_start_step:  # an accelerated start (DP-IR), not sampling from x_T
         return "DDPM after the jump, tau varies" if row.get("sampler") == "ddpm" else f"DDIM after the jump to tau={int(tau)}"
     return "from x_T, no jump"
 
