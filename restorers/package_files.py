@@ -19,6 +19,8 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 
+from .paths import hide_paths
+
 
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
@@ -110,7 +112,7 @@ class CachedFetch:
                 self.fetch(log=lambda *_: None)
                 return True, ""
             except (RuntimeError, ValueError, OSError, subprocess.SubprocessError, KeyError) as err:
-                self.failure = f"{self.what} unavailable: {err}"
+                self.failure = hide_paths(f"{self.what} unavailable: {err}")
                 return False, self.failure
 
     def obtainable(self) -> bool:

@@ -7,6 +7,7 @@ override for a machine that keeps it elsewhere. Read at call time, so a test or 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,3 +46,12 @@ def corpus_folder() -> Path:
     """The offline training photos unpacked from Debian and pip packages."""
     return _under_cache("RESTORERS_CORPUS", "corpus")
 
+
+
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~])(?:[A-Za-z]:)?[\\/](?:[^\s'\"\\/]+[\\/])*[^\s'\"\\/,;)]*")
+
+
+def hide_paths(text: str) -> str:
+    """A message with every absolute path replaced by its last part: what reaches a user of a server (an error
+    from the OS, a download) names the file, never where it lives on the machine."""
+    return _ABSOLUTE_PATH.sub(lambda match: Path(match.group(0).rstrip("/\\")).name or "the folder", text)

