@@ -15,6 +15,7 @@ from pathlib import Path
 # kernel is missing; we never quantise, so that line is only noise in every command's output.
 logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
+from . import official
 from .registry import METHODS, default_checkpoint, get_method
 from .tasks import get_task, list_tasks
 
@@ -30,8 +31,9 @@ def load_pipeline(method: str, task: str, checkpoint: str | None = None, device:
                   ir_network: str | None = None, compile: bool = False):
     """A ready ``DiffusionPipeline`` for (method, task).
 
-    ``checkpoint``: None for the embedded default, a ``save_pretrained`` folder, or a Hub id
-    ("owner/name", which needs a network).
+    ``checkpoint``: None for the embedded default, a ``save_pretrained`` folder, a Hub id ("owner/name", which
+    needs a network), or ``"official:<name>"`` for the authors' release (:mod:`restorers.official`: downloaded and
+    converted once, then cached; e.g. ``official:realsr_v3``).
     ``ir_network`` (DP-IR and its ``ddpm`` baseline): a state-dict file (``.safetensors``, or ``.pth`` read with
     ``weights_only=True``) of any architecture ``spandrel`` recognises, used as the frozen IR network.
     ``compile``: compile the networks for CPU inference (``enable_compile``; ResShift declares what it compiles):
@@ -49,6 +51,8 @@ def load_pipeline(method: str, task: str, checkpoint: str | None = None, device:
         # a pretrained network from a package registry (Real-ESRGAN), or a method without weights (bicubic)
         pipe = cls.from_package_weights(spec.weights, sf=scale) if spec.weights else cls(sf=scale)
     else:
+        if checkpoint is not None and str(checkpoint).startswith(official.PREFIX):  # the authors' release, by name
+            checkpoint = str(official.ensure(method, str(checkpoint)[len(official.PREFIX):], task))
         source = checkpoint or default_checkpoint(method, task)
         if source is None:
             raise ValueError(f"method {method!r} has no embedded checkpoint for {task!r}; pass checkpoint= (e.g. a "
