@@ -63,14 +63,23 @@ class NFECounter(contextlib.AbstractContextManager):
 
 @dataclass
 class FlopReport:
-    total: float  # FLOPs for one image at the measured size and step count
-    per_nfe: float  # FLOPs of one denoiser call
-    base: float  # FLOPs spent once per image (total - nfe * per_nfe)
+    """FLOPs of one image; all None when the method's arithmetic runs outside torch (OpenCV), where no counter
+    sees it: unknown, never a made-up zero."""
+
+    total: float | None  # FLOPs for one image at the measured size and step count
+    per_nfe: float | None  # FLOPs of one denoiser call
+    base: float | None  # FLOPs spent once per image (total - nfe * per_nfe)
     nfe: int
 
     @property
+    def countable(self) -> bool:
+        return self.total is not None
+
+    @property
     def tflops(self) -> dict:
-        return {"tflops": self.total / 1e12, "tflops_per_nfe": self.per_nfe / 1e12, "tflops_base": self.base / 1e12}
+        def tera(value):
+            return None if value is None else value / 1e12
+        return {"tflops": tera(self.total), "tflops_per_nfe": tera(self.per_nfe), "tflops_base": tera(self.base)}
 
 
 def count_flops(pipe: RestorationPipeline, lq_height: int, lq_width: int,
@@ -80,6 +89,8 @@ def count_flops(pipe: RestorationPipeline, lq_height: int, lq_width: int,
     A tiled run is counted through the same tiles as a real run (so FLOPs and NFE agree), each distinct tile
     shape once, times the number of tiles of that shape: a 1024x1024 input is 25 equal tiles, counted in one.
     """
+    if not pipe.flops_countable:
+        return FlopReport(None, None, None, 0)
     clone = pipe.meta_copy()
     shapes: Counter = Counter()
     scale = clone.scale

@@ -11,7 +11,8 @@ its math in :meth:`~RestorationPipeline.restore_padded`:
 * :meth:`mask_input`: whether it needs, ignores or refuses an inpainting mask;
 * :meth:`own_tiles`: a method's own official tile loop, when it has one (Real-ESRGAN's tiles with context);
 * ``whole_image_inputs``: call arguments that belong to the whole image (initial noise, an oracle's ground truth),
-  so a call that passes one is never cut into tiles; ``compile_targets``: what ``enable_compile`` compiles.
+  so a call that passes one is never cut into tiles; ``compile_targets``: what ``enable_compile`` compiles;
+  ``flops_countable``: False when its arithmetic runs outside torch (OpenCV), so its FLOPs are said to be unknown.
 
 The base does the rest, once: input checking (images, mask, steps), batching, padding and cropping, tiling, the
 sampling loop with diffusers' ``callback_on_step_end`` semantics (the tensors it returns are used), the progress
@@ -42,6 +43,7 @@ class RestorationPipeline(DiffusionPipeline):
     nfe_networks: tuple[str, ...] = ()
     step_networks: tuple[str, ...] | None = None  # None: every NFE network runs once per step
     whole_image_inputs: tuple[str, ...] = ()
+    flops_countable = True  # False: its arithmetic runs outside torch (OpenCV), so FLOPs are "not countable"
     compile_targets: dict[str, tuple[str, ...]] = {}
     _callback_tensor_inputs = ["latents"]
 
