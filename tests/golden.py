@@ -3,7 +3,8 @@
     python -m tests.golden write     # (re)write tests/fixtures/golden/ with the current code; only on purpose
 
 Each case restores a small crop of a held-out photo (sizes that are not multiples of any network's window, so
-padding is exercised; one case forces tiles) with a fixed seed. ``tests/test_golden_outputs.py`` runs the same
+padding is exercised; one case forces tiles) with a fixed seed. Its input (the task's degradation of the crop, and
+the mask for inpainting) is stored in ``inputs/`` the first time, so the pin is on the pipelines alone. ``tests/test_golden_outputs.py`` runs the same
 cases with the code of the day and compares them with the stored PNGs (at most 1/255 apart).
 """
 
@@ -20,6 +21,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = Path(__file__).resolve().parent / "fixtures" / "golden"
+INPUTS = FOLDER / "inputs"
 HELDOUT = ROOT / "assets" / "benchmarks" / "heldout"
 
 
@@ -67,11 +69,28 @@ def hq_crop(case: Case) -> Image.Image:
     return image.crop((left, top, left + width, top + height))
 
 
+def case_inputs(case: Case) -> tuple[Image.Image, dict]:
+    """The stored LQ (and mask) of a case: fixed files, so a later change of a task's degradation (another mask
+    generator, say) does not change what the pinned pipelines are given."""
+    lq = Image.open(INPUTS / f"{case.name}.png").convert("RGB")
+    mask = INPUTS / f"{case.name}-mask.png"
+    return lq, ({"mask_image": Image.open(mask).convert("L")} if mask.is_file() else {})
+
+
+def write_inputs(case: Case) -> None:
+    import restorers
+
+    lq, conditions = restorers.get_task(case.task).degrade_with_conditions(hq_crop(case))
+    INPUTS.mkdir(parents=True, exist_ok=True)
+    lq.save(INPUTS / f"{case.name}.png")
+    if "mask_image" in conditions:
+        conditions["mask_image"].save(INPUTS / f"{case.name}-mask.png")
+
+
 def run_case(case: Case) -> Image.Image:
     import restorers
 
-    task = restorers.get_task(case.task)
-    lq, conditions = task.degrade_with_conditions(hq_crop(case))
+    lq, conditions = case_inputs(case)
     pipe = restorers.load_pipeline(case.method, case.task)
     generator = torch.Generator().manual_seed(0)
     return pipe(image=lq, num_inference_steps=case.steps, generator=generator, **conditions, **case.call).images[0]
@@ -81,6 +100,8 @@ def write() -> None:
     FOLDER.mkdir(parents=True, exist_ok=True)
     index = {}
     for case in CASES:
+        if not (INPUTS / f"{case.name}.png").is_file():
+            write_inputs(case)
         image = run_case(case)
         image.save(FOLDER / f"{case.name}.png")
         index[case.name] = {"method": case.method, "task": case.task, "size": list(image.size)}

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.golden import CASES, FOLDER, difference
+from tests.golden import CASES, FOLDER, INPUTS, difference
 
 
-def test_every_stored_case_has_its_png():
+def test_every_stored_case_has_its_input_and_output():
     assert sorted(p.stem for p in FOLDER.glob("*.png")) == sorted(case.name for case in CASES)
+    assert {case.name for case in CASES} <= {p.stem for p in INPUTS.glob("*.png")}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
