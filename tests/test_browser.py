@@ -52,15 +52,15 @@ def page(server, tmp_path_factory):
 
 def app_methods(task_id: str) -> list[str]:
     """The methods the app offers for a task (those whose weights are present)."""
-    import app
+    from leaderboard import serving
 
-    return app.available_methods(task_id)
+    return serving.available_methods(task_id)
 
 
 def shown_tasks() -> list[str]:
-    import app
+    from leaderboard import serving
 
-    return app.shown_tasks()
+    return serving.shown_tasks()
 
 
 TASKS = shown_tasks()
@@ -83,21 +83,27 @@ def test_restore_an_example_in_each_task_tab(page, task_id):
 
 
 def test_compare_view_runs_every_method_and_zooms(page):
+    from leaderboard import serving
+
     task = restorers.get_task(TASKS[0])
     page.get_by_role("tab", name=task.title).click()
     panel = page.locator(f"#tab-{task.id}")
+    panel.locator(".gallery-item, [data-testid='examples'] button, table.table tbody tr").first.click()
+    page.locator(f"#preview-{task.id} img").first.wait_for(timeout=30_000)  # the example's preview, to click on
     panel.get_by_text("Compare all methods on this input").click()
     panel.locator(f"#compare-{task.id}").click()
     table = panel.locator(f"#compare-table-{task.id}")
-    import app
-
-    last = app.method_title(app_methods(task.id)[-1])
-    table.get_by_text(last, exact=True).filter(visible=True).first.wait_for(timeout=300_000)  # may render twice
-    for method in app_methods(task.id):
-        assert table.get_by_text(app.method_title(method), exact=True).count() >= 1, method
-    preview = panel.locator("img").first
-    preview.click(position={"x": 40, "y": 40})
-    page.wait_for_timeout(3000)
+    methods = app_methods(task.id)
+    titles = [serving.choice_of(method, task.id).title for method in methods]
+    table.get_by_text(titles[-1], exact=True).filter(visible=True).first.wait_for(timeout=300_000)  # may render twice
+    for title in titles:
+        assert table.get_by_text(title, exact=True).count() >= 1, title
+    zoom = panel.locator(f"#zoom-gallery-{task.id} img")
+    assert zoom.count() == 0  # nothing picked yet
+    panel.locator(f"#preview-{task.id} img").first.click(position={"x": 40, "y": 40})
+    zoom.first.wait_for(timeout=60_000)
+    # the click's effect: one crop per compared image (the input, the HQ when it is known, every method)
+    assert zoom.count() >= len(methods) + 1, zoom.count()
     page.screenshot(path=str(page.shots / "compare.png"), full_page=True)
 
 
@@ -118,11 +124,19 @@ def test_a_non_image_upload_gets_the_apps_own_message(page, tmp_path):
 
 
 def test_leaderboard_opens_and_switches_metric(page):
+    from playwright.sync_api import expect
+
     page.get_by_role("tab", name="Leaderboard").click()
+    title = page.locator("#leaderboard-plot-nfe .gtitle")
+    expect(title).to_contain_text("PSNR-Y", timeout=60_000)  # sr_x4's ranking metric first
+    header = page.locator("#leaderboard-table thead")
+    expect(header).to_contain_text("Device")  # where each row's seconds were measured
     page.get_by_label("Metric", exact=True).click()
     page.get_by_role("option", name="LPIPS-Alex ↓").click()
-    page.wait_for_timeout(3000)
-    assert page.locator(".js-plotly-plot").count() >= 1
+    # the switch's effect: the plot now draws the chosen metric, and the table has its column
+    expect(title).to_contain_text("LPIPS-Alex", timeout=30_000)
+    expect(title).not_to_contain_text("PSNR-Y")
+    expect(header).to_contain_text("LPIPS-Alex")
     page.screenshot(path=str(page.shots / "leaderboard.png"), full_page=True)
 
 

@@ -1,0 +1,432 @@
+"""The demo's request handling, without any page: a request (task, method choice, image, steps, seed, mask) is
+parsed once, fitted to the pixel budget, run in its turn at the CPU and handed back as PNG files and texts.
+
+``app.py`` only lays out the page and wires events to these functions; every message meant for a user is a
+:class:`RequestError` (one sentence, never a server path), which the app shows as a ``gr.Error``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import re
+import shutil
+import tempfile
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import torch
+from PIL import Image
+
+import restorers
+from leaderboard.evaluate import restore_and_score
+from leaderboard.metrics import METRICS
+from restorers.degradations.masks import load_mask
+from restorers.image_io import InvalidImageError, check_size, load_image, to_rgb
+from restorers.pipeline import MASK_REQUIRED
+from restorers.registry import EMBEDDED_IR, MethodChoice, default_checkpoint, ir_network_choices, user_checkpoints
+
+# a demo limit (CPU seconds), not a method or memory limit: above 256 x 256 every pipeline restores in tiles
+# (restorers.tiling), so memory stays flat; the sweep has no limit
+MAX_LQ_PIXELS = 1024 * 1024
+MAX_SEED = 2**32 - 1  # exact in JSON and in a browser's number box
+FIT_CHOICES = [("Tell me (restore nothing)", "refuse"), ("Centre-crop to fit", "crop"),
+               ("Downscale to fit", "downscale")]
+LARGE_JOB_PIXELS = 512 * 512  # output pixels from which a run's freed memory is handed back (it costs ~0.4 s)
+OUTPUT_KEEP_SECONDS = 30 * 60  # Gradio copies each result into its own cache; ours is only the hand-over
+ZOOM_WINDOW = 48  # output pixels around a picked point, shown 4x larger
+IR_FOLDER_TEXT = "the folder named by $RESTORERS_IR_NETWORKS (default ~/.cache/restorers/ir_networks)"
+
+
+class RequestError(ValueError):
+    """What the user did not give as the demo needs it, in one sentence they can act on."""
+
+
+class RunStopped(Exception):
+    """The user pressed Stop: the sampler leaves at the end of its current step."""
+
+
+class FairLock:
+    """A first-come, first-served lock: with the UI and the API in separate queue lanes, each waiting job gets
+    the CPU in arrival order (``threading.Lock`` promises no order, so one lane could starve the other)."""
+
+    def __init__(self):
+        self._condition = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0
+
+    def __enter__(self):
+        with self._condition:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._condition.wait_for(lambda: self._serving == ticket)
+        return self
+
+    def __exit__(self, *exc):
+        with self._condition:
+            self._serving += 1
+            self._condition.notify_all()
+        return False
+
+
+RUN_LOCK = FairLock()  # a pipeline's scheduler holds per-call state, and 2 cores fit one run: one at a time
+
+
+# -- which methods the demo offers ----------------------------------------------------------------------------
+def available_methods(task: str) -> list[str]:
+    """The task's demo methods whose weights are here or fetchable (a checkout without one still starts), then
+    the user's own checkpoints."""
+    def present(method: str) -> bool:
+        spec = restorers.get_method(method)
+        folder = default_checkpoint(method, task)
+        if folder is None and spec.default_checkpoints:
+            return False  # weights exist for other tasks only (e.g. ResShift inpainting: a user checkpoint)
+        return spec.in_demo and (folder is None or folder.is_dir()) and spec.weights_obtainable()
+    return [m for m in restorers.list_methods(task) if present(m)] + list(user_checkpoints(task))
+
+
+def shown_tasks() -> list[str]:
+    """The tasks that get a tab: those with a restoring method whose weights are here ("the degraded input"
+    alone, the task's baseline, is no demo)."""
+    return [t for t in restorers.list_tasks()
+            if any(m != restorers.get_task(t).baseline for m in available_methods(t))]
+
+
+def choice_of(key: str, task: str) -> MethodChoice:
+    try:
+        return MethodChoice.parse(key, task)
+    except KeyError as err:
+        raise RequestError(f"{err.args[0]}.") from None
+
+
+def method_choices(task: str) -> list[tuple[str, str]]:
+    return [(choice_of(key, task).title, key) for key in available_methods(task)]
+
+
+def default_method(task) -> str:
+    """The task's own default method, else its user checkpoint (faceir), else the first one offered."""
+    methods = available_methods(task.id)
+    if task.default_method in methods:
+        return task.default_method
+    own = [key for key in methods if choice_of(key, task.id).method == task.default_method]
+    return own[0] if own else methods[0]
+
+
+# -- the pipeline, loaded once per (choice, task, IR network) ----------------------------------------------------
+def ir_network_path(choice: MethodChoice, ir_network: str | None) -> str | None:
+    """The state-dict file of the chosen IR network, or None for the embedded one (or a method without)."""
+    if not choice.spec.swappable_ir_network or ir_network in (None, "", EMBEDDED_IR):
+        return None
+    path = ir_network_choices().get(ir_network)
+    if path is None:
+        raise RequestError(f"There is no IR network {ir_network!r} in {IR_FOLDER_TEXT}.")
+    return path
+
+
+@lru_cache(maxsize=8)
+def _load(choice: MethodChoice, task_id: str, ir_path: str | None):
+    """Load once and run once, untimed, so the seconds shown are steady-state (as in the sweep)."""
+    checkpoint = str(choice.checkpoint) if choice.checkpoint else None
+    pipe = restorers.load_pipeline(choice.method, task_id, checkpoint=checkpoint, ir_network=ir_path)
+    extra = {}
+    if pipe.mask_input() == MASK_REQUIRED:  # an inpainting pipeline refuses to run without one
+        extra["mask_image"] = Image.new("L", (32, 32), 0)
+        extra["mask_image"].paste(255, (8, 8, 24, 24))
+    pipe(image=Image.new("RGB", (32, 32), (128, 128, 128)), generator=torch.Generator().manual_seed(0), **extra)
+    return pipe
+
+
+def get_pipeline(choice: MethodChoice, task_id: str, ir_network: str | None = None):
+    """The ready pipeline for a parsed choice; ``ir_network`` is a name from the IR-network list."""
+    try:
+        return _load(choice, task_id, ir_network_path(choice, ir_network))
+    except (FileNotFoundError, ValueError) as err:
+        if isinstance(err, RequestError):
+            raise
+        raise RequestError(f"{choice.title} could not be loaded: {no_paths(str(err))}") from None
+
+
+_SERVER_PATH = re.compile(r"(?<![\w.])/(?:[^\s'\"/]+/)+(?=[^\s'\"/]*)")
+
+
+def no_paths(text: str) -> str:
+    """A library's message with every absolute path of this server cut to its last part (the file's name)."""
+    return _SERVER_PATH.sub("", text)
+
+
+def step_settings(key: str, task_id: str, ir_network: str | None = None) -> dict:
+    """The step slider for a method: its range and what a step means, or locked for a method without steps."""
+    choice = choice_of(key, task_id)
+    limits = get_pipeline(choice, task_id, ir_network).step_limits() if choice.spec.has_steps else None
+    if limits is None:
+        # keep the range (Gradio refuses a slider whose minimum equals its maximum); only lock it
+        return {"interactive": False, "info": "this method has no sampling steps (NFE 0): the value is ignored"}
+    most, default = limits
+    return {"value": default, "minimum": 1, "maximum": most, "interactive": True,
+            "info": choice.spec.steps_help.format(most=most)}
+
+
+# -- parsing the request -----------------------------------------------------------------------------------------
+def read_input(image) -> Image.Image:
+    if image is None:
+        raise RequestError("Upload an image (or pick an example) first.")
+    try:
+        return to_rgb(load_image(image))
+    except InvalidImageError as err:
+        raise RequestError(str(err)) from err
+
+
+def _integral(value, what: str) -> int:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise RequestError(f"{what} must be a whole number, got {value!r}") from None
+    if not number.is_integer():
+        raise RequestError(f"{what} must be a whole number, got {value!r}")
+    return int(number)
+
+
+def parse_seed(seed) -> int:
+    """None/empty means 0; anything else must be a whole number in [0, MAX_SEED] (never silently rounded)."""
+    if seed in (None, ""):
+        return 0
+    value = _integral(seed, "the seed")
+    if not 0 <= value <= MAX_SEED:
+        raise RequestError(f"the seed must be between 0 and {MAX_SEED}, got {value}")
+    return value
+
+
+def parse_steps(steps, limits: tuple[int, int] | None, title: str) -> int | None:
+    """None/empty means the method's default; otherwise a whole number in the pipeline's own ``step_limits``
+    (a method without steps ignores the value)."""
+    if steps in (None, "") or limits is None:
+        return None
+    value = _integral(steps, "steps")
+    most, default = limits
+    if not 1 <= value <= most:
+        raise RequestError(f"{title} takes 1 to {most} steps (empty: its default, {default}); got {value}")
+    return value
+
+
+def read_mask(mask, picture: Image.Image) -> dict:
+    """The user's mask for an already-masked input: same size as the image (before any fitting), white = fill."""
+    if mask is None:
+        raise RequestError("Inpainting needs a mask: upload a mask image of the same size (white = the pixels to "
+                           "fill), or tick 'Input is a clean HQ image' to have a random mask drawn.")
+    try:
+        array = load_mask(load_image(mask), picture.size)
+    except ValueError as err:  # InvalidImageError included
+        raise RequestError(f"The mask: {err}") from err
+    return {"mask_image": Image.fromarray(array * 255)}
+
+
+# -- the pixel budget ------------------------------------------------------------------------------------------
+def input_budget(task, degrade_first: bool) -> int:
+    """Pixels of the image as uploaded: the LQ budget, times scale^2 when the upload is the HQ to degrade."""
+    return MAX_LQ_PIXELS * (task.scale ** 2 if degrade_first else 1)
+
+
+def budget_text(task) -> str:
+    side = int(MAX_LQ_PIXELS ** 0.5)
+    text = f"Inputs up to {MAX_LQ_PIXELS:,} pixels (e.g. {side}x{side})"
+    if task.scale > 1:
+        big = side * task.scale
+        text += f"; a clean HQ image to degrade first up to {input_budget(task, True):,} (e.g. {big}x{big})"
+    return text + (". Larger inputs are restored in overlapping tiles, progress shows them: 256x256, or the model's "
+                   "own working window where that is larger (512x512 for ResShift's converted face model). "
+                   "Inputs over the limit can be centre-cropped or downscaled to fit.")
+
+
+def fit_to_budget(picture: Image.Image, budget: int, fit: str) -> tuple[Image.Image, str]:
+    """Refuse, centre-crop or downscale an image over the pixel budget; say what was done."""
+    width, height = picture.size
+    if width * height <= budget:
+        return picture, ""
+    ratio = (budget / (width * height)) ** 0.5
+    new_w, new_h = max(1, int(width * ratio)), max(1, int(height * ratio))
+    while new_w * new_h > budget:
+        new_w, new_h = new_w - 1, new_h - 1
+    if fit == "crop":
+        left, top = (width - new_w) // 2, (height - new_h) // 2
+        return picture.crop((left, top, left + new_w, top + new_h)), f"centre-cropped from {width}x{height}"
+    if fit == "downscale":
+        return picture.resize((new_w, new_h), Image.Resampling.LANCZOS), f"downscaled from {width}x{height}"
+    raise RequestError(f"The image is {width}x{height} = {width * height:,} pixels; this demo takes up to "
+                       f"{budget:,} here (its CPU would take minutes). Choose Centre-crop or Downscale under "
+                       "'Too large?' and press Restore again, or restore it at full size with the sweep "
+                       "(python -m leaderboard.sweep --dataset FOLDER).")
+
+
+# -- results and memory ------------------------------------------------------------------------------------------
+_OUTPUTS = Path(tempfile.mkdtemp(prefix="restorers-outputs-"))
+
+
+def png_file(image: Image.Image, name: str = "restored") -> str:
+    """Write a result once, in a folder of its own (so the download keeps a clean ``name.png``), and hand Gradio
+    the path.
+
+    Why: Gradio caches a PIL output under its content hash and rewrites that file in place every time, so two
+    clients whose results are identical (a deterministic method on the same input) can download it while it is
+    being rewritten and receive a truncated body. A path is copied into the cache atomically, once per content.
+    Hand-over folders older than ``OUTPUT_KEEP_SECONDS`` are pruned here.
+    """
+    cutoff = time.time() - OUTPUT_KEEP_SECONDS
+    for old in _OUTPUTS.iterdir():
+        try:
+            if old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            pass  # a concurrent prune got it first
+    path = Path(tempfile.mkdtemp(dir=_OUTPUTS)) / f"{name}.png"
+    image.save(path, format="PNG")
+    return str(path)
+
+
+def release_memory() -> None:
+    """Hand freed activations back to the OS after a run (glibc keeps large freed blocks otherwise), so a
+    server's memory settles back after a big image instead of staying at its peak."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
+
+
+# -- stopping --------------------------------------------------------------------------------------------------
+STOPPED: set[str] = set()  # browser sessions whose Stop button was pressed during their run
+
+
+def stop_checker(session: str | None):
+    """A ``callback_on_step_end`` that ends the run once this session has pressed Stop."""
+    if session is None:
+        return None
+
+    def check(pipe, step, timestep, tensors):
+        if session in STOPPED:
+            raise RunStopped()
+        return tensors
+    return check
+
+
+# -- the run -----------------------------------------------------------------------------------------------------
+def run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit: str = "refuse",
+        session: str | None = None, ir_network: str | None = None, mask=None):
+    """One restore, shared by the UI and the API: returns (lq, hq or None, scored, info)."""
+    try:
+        task = restorers.get_task(task_id)
+    except KeyError as err:
+        raise RequestError(f"{err.args[0]}.") from None
+    choice = choice_of(method, task_id)
+    if task_id not in choice.spec.tasks:
+        raise RequestError(f"{choice.title} does not serve {task.title}; choose one of: "
+                           f"{', '.join(restorers.list_methods(task_id))}")
+    started = time.perf_counter()
+    picture = read_input(image)
+    seed = parse_seed(seed)
+    pipe = get_pipeline(choice, task_id, ir_network)
+    steps = parse_steps(steps, pipe.step_limits(), choice.title)
+    conditions = {}
+    if task.needs_mask and not degrade_first:  # read it at the upload's size, then fit it like the image
+        conditions = read_mask(mask, picture)
+        conditions["mask_image"], _ = fit_to_budget(conditions["mask_image"], input_budget(task, False), fit)
+    picture, fitted = fit_to_budget(picture, input_budget(task, degrade_first), fit)
+    read_seconds = time.perf_counter() - started
+    hq = None
+    tick = time.perf_counter()
+    try:
+        if degrade_first:
+            check_size(picture, min_side=8 * max(task.scale, 1))
+            hq = task.modcrop(picture)
+            lq, conditions = task.degrade_with_conditions(hq)
+        else:
+            lq = picture
+        check_size(lq)
+    except InvalidImageError as err:
+        raise RequestError(str(err)) from err
+    degrade_seconds = time.perf_counter() - tick
+    try:
+        queued = time.perf_counter()
+        with RUN_LOCK:
+            wait_seconds = time.perf_counter() - queued
+            if session in STOPPED:
+                raise RunStopped()
+            scored = restore_and_score(pipe, task, lq, hq, steps, seed, on_step=stop_checker(session),
+                                       conditions=conditions)
+    except RunStopped:
+        raise RequestError("Stopped.") from None
+    except (ValueError, FileNotFoundError) as err:
+        raise RequestError(no_paths(str(err))) from err
+    finally:
+        if lq.width * lq.height * task.scale ** 2 >= LARGE_JOB_PIXELS:
+            release_memory()
+    info = {"task": task_id, "method": method, "steps": steps, "seed": seed,
+            "input_size": list(lq.size), **scored.info()}
+    info["time_split_seconds"] = {"read_and_check": round(read_seconds, 3), "degrade": round(degrade_seconds, 3),
+                                  "wait_for_cpu": round(wait_seconds, 3), "restore": round(scored.seconds, 3),
+                                  "metrics": round(scored.metrics_seconds, 3),
+                                  "count_flops": round(scored.flops_seconds, 3)}
+    info["total_seconds"] = round(time.perf_counter() - started, 3)
+    if choice.spec.swappable_ir_network:
+        info["ir_network"] = ir_network or EMBEDDED_IR
+    if fitted:
+        info["input_fitted"] = fitted
+    if hq is not None:
+        info["degraded_first"] = (f"the {hq.width}x{hq.height} HQ was degraded to the {lq.width}x{lq.height} LQ "
+                                  f"that was restored (x{task.scale}) and scored against the HQ")
+    return lq, hq, scored, info
+
+
+# -- what a result says ------------------------------------------------------------------------------------------
+def metric_cell(value) -> str:
+    return "unavailable" if value is None else f"{value:.4f}"
+
+
+def metrics_frame(scored) -> pd.DataFrame:
+    return pd.DataFrame([{"metric": f"{spec.label} {spec.arrow}", "value": metric_cell(scored.metrics.get(name)),
+                          "note": scored.unavailable.get(name, "measured")} for name, spec in METRICS.items()])
+
+
+def compare_row(title: str, scored, info: dict) -> dict:
+    """One method's line in the compare table: cost, then every metric (unavailable ones say so)."""
+    row = {"method": title, "NFE": scored.nfe, "TFLOPs": round(info["tflops"], 4), "seconds": round(scored.seconds, 3)}
+    for name, spec in METRICS.items():
+        value = scored.metrics.get(name)
+        row[f"{spec.label} {spec.arrow}"] = "unavailable" if value is None else round(value, 4)
+    return row
+
+
+def cost_markdown(info: dict) -> str:
+    notes = "".join(f"\n\n{info[k]}." for k in ("degraded_first",) if k in info)
+    if "input_fitted" in info:
+        notes += f"\n\nThe input was {info['input_fitted']} to fit the demo's pixel budget."
+    split = f" ({info['nfe_detail']})" if info.get("nfe_detail") else ""
+    return notes.lstrip() + "\n\n" + (f"**NFE** {info['nfe']}{split} &nbsp;·&nbsp; **TFLOPs** {info['tflops']:.4g} "
+            f"({info['tflops_base']:.3g} once + {info['tflops_per_nfe']:.3g} per NFE) &nbsp;·&nbsp; "
+            f"**seconds** {info['seconds']:.3f} restoring on this server's CPU &nbsp;·&nbsp; "
+            f"{info['input_size'][0]}x{info['input_size'][1]} → {info['output_size'][0]}x{info['output_size'][1]}"
+            + total_line(info))
+
+
+def total_line(info: dict) -> str:
+    """The whole wait, not only the network: reading, degrading, queueing for the CPU, restoring, scoring."""
+    split = info.get("time_split_seconds")
+    if not split:
+        return ""
+    parts = ", ".join(f"{name.replace('_', ' ')} {value:.2f}" for name, value in split.items())
+    return f"\n\n**total {info['total_seconds']:.2f} s** on the server ({parts}); sending the PNG back is extra."
+
+
+def zoom_crops(shown: list[tuple[str, Image.Image]], fx: float, fy: float) -> list[tuple[Image.Image, str]]:
+    """Crops of every compared image around the same point (``fx``, ``fy``: fractions of width and height)."""
+    crops = []
+    for label, image in shown:
+        width, height = image.size
+        half = ZOOM_WINDOW // 2
+        left = min(max(int(fx * width) - half, 0), max(width - ZOOM_WINDOW, 0))
+        top = min(max(int(fy * height) - half, 0), max(height - ZOOM_WINDOW, 0))
+        crop = image.crop((left, top, left + ZOOM_WINDOW, top + ZOOM_WINDOW))
+        crops.append((crop.resize((crop.width * 4, crop.height * 4), Image.NEAREST), label))
+    return crops
