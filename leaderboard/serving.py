@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import gc
-import re
 import shutil
 import tempfile
 import threading
@@ -27,6 +26,7 @@ from leaderboard.metrics import METRICS
 from restorers.degradations.masks import load_mask
 from restorers.image_io import InvalidImageError, check_size, load_image, to_rgb
 from restorers.pipeline import MASK_REQUIRED
+from restorers.paths import hide_paths
 from restorers.registry import EMBEDDED_IR, MethodChoice, default_checkpoint, ir_network_choices, user_checkpoints
 
 # a demo limit (CPU seconds), not a method or memory limit: above 256 x 256 every pipeline restores in tiles
@@ -146,15 +146,7 @@ def get_pipeline(choice: MethodChoice, task_id: str, ir_network: str | None = No
     except (FileNotFoundError, ValueError) as err:
         if isinstance(err, RequestError):
             raise
-        raise RequestError(f"{choice.title} could not be loaded: {no_paths(str(err))}") from None
-
-
-_SERVER_PATH = re.compile(r"(?<![\w.])/(?:[^\s'\"/]+/)+(?=[^\s'\"/]*)")
-
-
-def no_paths(text: str) -> str:
-    """A library's message with every absolute path of this server cut to its last part (the file's name)."""
-    return _SERVER_PATH.sub("", text)
+        raise RequestError(f"{choice.title} could not be loaded: {hide_paths(str(err))}") from None
 
 
 def step_settings(key: str, task_id: str, ir_network: str | None = None) -> dict:
@@ -358,7 +350,7 @@ def run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit:
     except RunStopped:
         raise RequestError("Stopped.") from None
     except (ValueError, FileNotFoundError) as err:
-        raise RequestError(no_paths(str(err))) from err
+        raise RequestError(hide_paths(str(err))) from err
     finally:
         if lq.width * lq.height * task.scale ** 2 >= LARGE_JOB_PIXELS:
             release_memory()
@@ -391,7 +383,8 @@ def metrics_frame(scored) -> pd.DataFrame:
 
 def compare_row(title: str, scored, info: dict) -> dict:
     """One method's line in the compare table: cost, then every metric (unavailable ones say so)."""
-    row = {"method": title, "NFE": scored.nfe, "TFLOPs": round(info["tflops"], 4), "seconds": round(scored.seconds, 3)}
+    tflops = "not countable" if info["tflops"] is None else round(info["tflops"], 4)
+    row = {"method": title, "NFE": scored.nfe, "TFLOPs": tflops, "seconds": round(scored.seconds, 3)}
     for name, spec in METRICS.items():
         value = scored.metrics.get(name)
         row[f"{spec.label} {spec.arrow}"] = "unavailable" if value is None else round(value, 4)
@@ -403,8 +396,12 @@ def cost_markdown(info: dict) -> str:
     if "input_fitted" in info:
         notes += f"\n\nThe input was {info['input_fitted']} to fit the demo's pixel budget."
     split = f" ({info['nfe_detail']})" if info.get("nfe_detail") else ""
-    return notes.lstrip() + "\n\n" + (f"**NFE** {info['nfe']}{split} &nbsp;·&nbsp; **TFLOPs** {info['tflops']:.4g} "
-            f"({info['tflops_base']:.3g} once + {info['tflops_per_nfe']:.3g} per NFE) &nbsp;·&nbsp; "
+    if info["tflops"] is None:  # arithmetic outside torch (OpenCV): unknown, never a made-up zero
+        flops = "**TFLOPs** not countable (computed inside OpenCV)"
+    else:
+        flops = (f"**TFLOPs** {info['tflops']:.4g} ({info['tflops_base']:.3g} once + {info['tflops_per_nfe']:.3g} "
+                 "per NFE)")
+    return notes.lstrip() + "\n\n" + (f"**NFE** {info['nfe']}{split} &nbsp;·&nbsp; {flops} &nbsp;·&nbsp; "
             f"**seconds** {info['seconds']:.3f} restoring on this server's CPU &nbsp;·&nbsp; "
             f"{info['input_size'][0]}x{info['input_size'][1]} → {info['output_size'][0]}x{info['output_size'][1]}"
             + total_line(info))

@@ -77,6 +77,8 @@ def leaderboard_view(task: str, dataset: str | None, metric: str, frame: pd.Data
     table["tau"] = _tau_text(table["tau"])
     for name in shown_metrics:  # an empty cell is a metric we could not compute, never a zero
         table[name] = table[name].astype(object).where(table[name].notna(), "unavailable")
+    # no FLOPs: the arithmetic ran outside torch (OpenCV), where no counter sees it
+    table["tflops"] = table["tflops"].astype(object).where(table["tflops"].notna(), "not countable")
     table = table.rename(columns={**MAIN_COLUMNS, **{n: metric_header(n) for n in shown_metrics}})
     details = frame.reindex(columns=list(DETAIL_COLUMNS)).copy()
     details["params"] = (details["params"] / 1e6).round(3)

@@ -169,7 +169,9 @@ def test_refusals_are_one_sentence_without_a_server_path(tmp_path, method, image
 
 
 def test_library_messages_lose_their_server_paths():
-    assert serving.no_paths("cannot read '/srv/cache/ir/net.pth': x1/4 PSNR/SSIM") == \
+    from restorers.paths import hide_paths
+
+    assert hide_paths("cannot read '/srv/cache/ir/net.pth': x1/4 PSNR/SSIM") == \
         "cannot read 'net.pth': x1/4 PSNR/SSIM"
 
 
