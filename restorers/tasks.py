@@ -6,6 +6,7 @@ pairs in the sweep, so a method is always scored on exactly what it was shown.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 
@@ -45,6 +46,17 @@ class Task:
     defaults: dict = field(default_factory=dict)
     rank_metric: str = "psnr_y"
     conditions: tuple[str, ...] = ()  # what a method gets beside the LQ (inpainting: "mask_image")
+    trained_limits: str = ""  # what a model trained on this task's degradation never saw (for model cards)
+    variants: dict = field(default_factory=dict)  # name -> degradation settings the benchmark also reports apart
+
+    def variant(self, name: str | None) -> Task:
+        """The task with one of its ``variants``' degradation settings (inpainting: a hole-size bin); None: as is."""
+        if name is None:
+            return self
+        if name not in self.variants:
+            raise ValueError(f"the {self.id} task has no variant {name!r} (it has: "
+                             f"{', '.join(self.variants) or 'none'})")
+        return dataclasses.replace(self, degradation=dataclasses.replace(self.degradation, **self.variants[name]))
 
     @property
     def needs_mask(self) -> bool:
@@ -80,6 +92,8 @@ TASKS: dict[str, Task] = {
     "sr_x4": Task(
         id="sr_x4", title="Super-resolution x4", degradation=BicubicDownsampling(4),
         lq_label="MATLAB bicubic x1/4", baseline="bicubic",
+        trained_limits="It knows the bicubic x4 degradation only (no noise, blur or JPEG); real-world inputs need a "
+                       "real-world model.",
         description="Bicubic x4 super-resolution: LQ = MATLAB imresize(HQ, 1/4, 'bicubic'); "
                     "PSNR/SSIM on the Y channel with a 4-pixel border cropped.",
         scale=4, crop_border=4, default_method="resshift",
@@ -100,6 +114,8 @@ TASKS: dict[str, Task] = {
     "deblur": Task(
         id="deblur", title="Motion deblurring", degradation=CameraShake(), baseline="identity",
         lq_label="camera-shake blur + mild noise, seeded by the image",
+        trained_limits="It knows synthetic camera-shake blur up to 19x19 pixels with mild Gaussian noise only; real "
+                       "blur (moving objects, depth, saturation, compression) is outside what it saw.",
         description="Camera-shake deblurring: LQ = HQ convolved with a random camera-trajectory kernel (19x19, "
                     "path 3-15 px) plus Gaussian noise (std 0.01), 8-bit; PSNR/SSIM on the Y channel, no border crop.",
         scale=1, crop_border=0, default_method="dpir",
@@ -107,11 +123,17 @@ TASKS: dict[str, Task] = {
     ),
     "inpaint": Task(
         id="inpaint", title="Inpainting", degradation=RandomHoles(), baseline="identity",
-        lq_label="a random free-form or box mask, seeded by the image", conditions=("mask_image",),
+        lq_label="one of LaMa's evaluation masks (thin, medium or thick strokes, or boxes) covering 1-60% of the "
+                 "image, seeded by the image", conditions=("mask_image",),
+        variants={"holes<20%": {"min_fraction": 0.01, "max_fraction": 0.2},
+                  "holes20-40%": {"min_fraction": 0.2, "max_fraction": 0.4},
+                  "holes>40%": {"min_fraction": 0.4, "max_fraction": 0.6}},
         description="Inpainting: LQ = HQ * (1 - mask), holes black, and the mask is given to the method (255 = "
-                    "hole). The mask is random: LaMa-style thick or thin brush strokes, or 1-3 boxes, covering "
-                    "5-50% of the image, seeded by the image's pixels; PSNR/SSIM on the Y channel over the whole "
-                    "image (known pixels included), no border crop.",
+                    "hole). The mask is one of LaMa's evaluation masks as its 256-pixel configs make them (thin, "
+                    "medium or thick brush strokes, boxes mixed into medium and thick), scaled to the image and "
+                    "redrawn until the hole covers 1-60% of it, seeded by the image's pixels; the benchmark also "
+                    "reports small (<20%), medium (20-40%) and large (>40%) holes apart. PSNR/SSIM on the Y channel "
+                    "over the whole image (known pixels included), no border crop.",
         scale=1, crop_border=0, default_method="diffir",
         defaults={"hq_crop": 256},
     ),

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from conftest import shared_file
-from leaderboard import lpips_weights, metrics
+from leaderboard import metrics
+from restorers import lpips_weights
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "lpips-examples"
 

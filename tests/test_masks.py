@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 import restorers
+from restorers.degradations.lama_masks import bounded_lama_mask
 from restorers.degradations.masks import apply_mask, box_mask, free_form_mask, load_mask, random_mask
 
 
@@ -112,7 +113,7 @@ def test_inpaint_lq_is_black_exactly_on_the_returned_mask():
     mask_image = conditions["mask_image"]
     assert set(conditions) == {"mask_image"} and mask_image.mode == "L" and mask_image.size == hq.size
     mask = np.asarray(mask_image)
-    assert set(np.unique(mask)) == {0, 255} and 0.05 <= (mask == 255).mean() <= 0.5
+    assert set(np.unique(mask)) == {0, 255} and 0.01 <= (mask == 255).mean() <= 0.6
     black = np.all(np.asarray(lq) == 0, axis=2)
     assert np.array_equal(black, mask == 255)  # holes black, and (HQ has no black pixel) nothing else
     assert np.array_equal(np.asarray(lq)[mask == 0], np.asarray(hq)[mask == 0])
@@ -137,7 +138,7 @@ def test_inpaint_mask_seed_follows_the_deblur_convention():
     pixel_seed = int.from_bytes(hashlib.sha256(np.asarray(hq).tobytes()).digest()[:8], "little")
     drawn_seed = int(torch.randint(0, 2 ** 62, (1,), generator=torch.Generator().manual_seed(5)))
     for generator, seed in ((None, pixel_seed), (torch.Generator().manual_seed(5), drawn_seed)):
-        expected = random_mask(np.random.default_rng(seed), 64, 80)
+        expected = bounded_lama_mask(np.random.default_rng(seed), 64, 80)
         assert np.array_equal(np.asarray(task.make_mask(hq, generator)), expected * 255)
 
 
@@ -172,3 +173,14 @@ def test_other_tasks_have_no_conditions():
     lq, cond = deblur.degrade_with_conditions(hq, torch.Generator().manual_seed(3))
     assert cond == {} and np.array_equal(np.asarray(lq),
                                          np.asarray(deblur.degrade(hq, torch.Generator().manual_seed(3))))
+
+
+def test_the_hole_bins_are_variants_of_the_task_reported_apart():
+    task = restorers.get_task("inpaint")
+    hq = hq_image(3)
+    for name, (low, high) in {"holes<20%": (0.01, 0.2), "holes20-40%": (0.2, 0.4), "holes>40%": (0.4, 0.6)}.items():
+        mask = np.asarray(task.variant(name).make_mask(hq)) == 255
+        assert low <= mask.mean() <= high, (name, mask.mean())
+    assert task.variant(None) is task
+    with pytest.raises(ValueError, match="no variant"):
+        task.variant("holes>90%")

