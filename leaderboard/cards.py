@@ -31,7 +31,7 @@ from .benchmarks import load_benchmark
 from .cost import parameter_count
 from .evaluate import restore_and_score
 from .results import RESULTS_DIR, write_results
-from .sweep import checkpoint_label, device_name, results_row
+from .sweep import benchmark_pairs, checkpoint_label, device_name, results_row
 
 SEED = 0  # image i of the benchmark gets SEED + i, as in the sweep
 SHOWN = ("psnr_y", "ssim_y", "lpips")
@@ -41,16 +41,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # -- measuring -------------------------------------------------------------------------------------------------
 _MEASURED: dict[tuple, dict] = {}  # (method, task, checkpoint label, steps) -> column, shared by the cards of one run
-
-
-def benchmark_pairs(task, dataset: str = "heldout", limit: int | None = None) -> tuple[str, list]:
-    """(name, [(image id, HQ, LQ, conditions)]): exactly the sweep's pairs."""
-    bench = load_benchmark(dataset, limit)
-    pairs = []
-    for name, hq in bench.items:
-        hq = task.modcrop(hq)
-        pairs.append((name, hq, *task.degrade_with_conditions(hq)))
-    return bench.name, pairs
 
 
 def measure_column(pipe, method: str, task, label: str, steps: int | None, pairs: list, dataset: str) -> dict:

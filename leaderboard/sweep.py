@@ -74,6 +74,18 @@ def centre_crop(image, size: int | None):
     return image.crop((left, top, left + size, top + size))
 
 
+def benchmark_pairs(task, dataset: str | None = None, limit: int | None = None,
+                    crop: int | None = None) -> tuple[str, list]:
+    """(benchmark name, [(image id, HQ, LQ, conditions)]): the task's own degradation of each (cropped) HQ, so a
+    method is scored on exactly what it was shown; the sweep's and the model cards' one way to make them."""
+    bench = load_benchmark(dataset, limit)
+    pairs = []
+    for name, hq in bench.items:
+        hq = task.modcrop(centre_crop(hq, crop))
+        pairs.append((name, hq, *task.degrade_with_conditions(hq)))
+    return bench.name, pairs
+
+
 def run_sweep(methods: list[str], task_id: str, nfe: list[int] | None, dataset: str | None = None,
               limit: int | None = None, out: str | Path | None = None, checkpoint: str | None = None,
               seed: int = 0, device: str = "cpu", progress: bool = True, taus: list[int] | None = None,
@@ -92,13 +104,8 @@ def run_sweep(methods: list[str], task_id: str, nfe: list[int] | None, dataset: 
         spec = get_method(method)
         if task_id not in spec.tasks:
             raise ValueError(f"method {method!r} does not serve task {task_id!r}")
-    bench = load_benchmark(dataset, limit)
-    dataset_name = bench.name + (f"-crop{crop}" if crop else "") + (f":{variant}" if variant else "")
-    pairs = []
-    for name, hq in bench.items:
-        hq = task.modcrop(centre_crop(hq, crop))
-        lq, conditions = task.degrade_with_conditions(hq)
-        pairs.append((name, hq, lq, conditions))
+    bench_name, pairs = benchmark_pairs(task, dataset, limit, crop)
+    dataset_name = bench_name + (f"-crop{crop}" if crop else "") + (f":{variant}" if variant else "")
     bar = tqdm(total=len(jobs) * len(pairs), desc="sweep", unit="img", disable=not progress)
     rows = []
     for method, steps, tau in jobs:
