@@ -219,7 +219,8 @@ def restore_tab(task, demo: gr.Blocks) -> None:
         job = locked.then(ui_restore, [task_box, method, image_in, steps, seed, degrade, fit, ir_network, mask_in],
                           [slider, restored, metrics, cost, info], api_visibility="private",
                           concurrency_id="restore-ui", concurrency_limit=1)
-        job.then(lambda: gr.Button(interactive=True), None, restore_button, api_visibility="private", queue=False)
+        for finished in (job.then, job.failure):  # .then does not run after an error: the button comes back either way
+            finished(lambda: gr.Button(interactive=True), None, restore_button, api_visibility="private", queue=False)
         stop.click(ui_stop, None, restore_button, cancels=[job, comparing], api_visibility="private", queue=False)
 
 

@@ -121,6 +121,14 @@ def test_a_non_image_upload_gets_the_apps_own_message(page, tmp_path):
     message.first.wait_for(timeout=30_000)
     page.screenshot(path=str(page.shots / "bad_upload.png"), full_page=True)
     assert page.get_by_text("/tmp/").count() == 0  # no server path in what the user sees
+    # Restore on the bad file: the error is shown, and the button comes back for the next try
+    from playwright.sync_api import expect
+
+    button = page.locator(f"#restore-{task.id}")
+    button.click()
+    page.get_by_text("not an image this app can read").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(2000)  # the run has failed by now (reading the file is its first step)
+    expect(button).to_be_enabled(timeout=30_000)  # before the fix it stayed grey for good
 
 
 def test_leaderboard_opens_and_switches_metric(page):
