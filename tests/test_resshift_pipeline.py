@@ -144,7 +144,7 @@ def test_image_modes_are_converted_and_bad_inputs_rejected(tiny_pipeline):
     with pytest.raises(InvalidImageError, match="not an image this app can read"):
         tiny_pipeline(image=b"\x89PNG\r\n\x1a\n-not-really")
     with pytest.raises(InvalidImageError, match="limit"):
-        tiny_pipeline(image=Image.new("RGB", (4096, 2049)))
+        tiny_pipeline(image=Image.new("RGB", (4097, 4096)))  # one column over MAX_PIXELS (4096 x 4096)
     buffer = io.BytesIO()
     random_image(8, 8).save(buffer, format="PNG")
     assert tiny_pipeline(image=buffer.getvalue(), num_inference_steps=1).images[0].size == (32, 32)
