@@ -165,7 +165,8 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                           "result against the HQ", value=False)
                 fit = gr.Radio(serving.FIT_CHOICES, value="refuse", label="Too large?")
                 first = default_method(task)
-                method = gr.Dropdown(serving.method_choices(task.id), value=first, label="Method")
+                method = gr.Dropdown(serving.method_choices(task.id), value=first, label="Method",
+                                     info=serving.official_note(task.id) or None)
                 steps = gr.Slider(1, 4, value=4, step=1, label="Sampling steps")
                 ir_choices = list(restorers.registry.ir_network_choices())
                 ir_network = gr.Dropdown(ir_choices, value=ir_choices[0],

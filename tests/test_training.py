@@ -92,9 +92,9 @@ def test_training_state_round_trip_and_recovery(tmp_path):
 
 
 def test_deblur_pairs_use_the_task_degradation_reproducibly():
-    from restorers.training.train_regression import task_degradation
+    from restorers.training.pairs import task_pairs
 
-    scale, degrade = task_degradation("deblur")
+    scale, degrade = task_pairs("deblur")
     sampler = SRPairSampler(crop=48, scale=scale, pool_size=4, seed=0, photos=PIP_TRAIN, degrade=degrade)
     state = sampler.state()
     hq, lq = sampler.batch(2)
@@ -102,6 +102,26 @@ def test_deblur_pairs_use_the_task_degradation_reproducibly():
     assert (lq - hq).abs().mean() > 0.005  # blurred and noisy, not the HQ
     sampler.set_state(state)
     assert torch.equal(sampler.batch(2)[1], lq)  # same kernel and noise after a resume
+
+
+def test_inpainting_and_realsr_pairs_come_from_the_benchmark_degradations():
+    from restorers.degradations import RandomHoles
+    from restorers.training.pairs import split_conditions, task_pairs
+
+    scale, degrade = task_pairs("inpaint")
+    sampler = SRPairSampler(crop=64, scale=scale, pool_size=4, seed=0, photos=PIP_TRAIN, degrade=degrade)
+    hq, lq = sampler.batch(4)
+    image, mask = split_conditions(lq)
+    assert lq.shape == (4, 4, 64, 64) and set(mask.unique().tolist()) <= {0.0, 1.0}
+    fractions = mask.mean(dim=(1, 2, 3))
+    assert ((fractions >= RandomHoles.min_fraction - 0.01) & (fractions <= RandomHoles.max_fraction + 0.01)).all()
+    assert torch.equal(image * mask, torch.zeros_like(image))  # holes black, as the benchmark's LQ
+    assert torch.allclose(image * (1 - mask), hq * (1 - mask))
+
+    scale, degrade = task_pairs("realsr_x4")
+    sampler = SRPairSampler(crop=128, scale=scale, pool_size=4, seed=0, photos=PIP_TRAIN, degrade=degrade)
+    hq, lq = sampler.batch(2)
+    assert scale == 4 and lq.shape == (2, 3, 32, 32) and split_conditions(lq)[1] is None
 
 
 def test_fusion_loss_trains_only_the_fusion_net():
@@ -119,7 +139,7 @@ def test_fusion_loss_trains_only_the_fusion_net():
     scheduler = DPIRScheduler()
     hq, lq = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 8, 8)
     generator = torch.Generator().manual_seed(0)
-    loss = fusion_loss(fusion, ir, denoiser.requires_grad_(False), scheduler, hq, lq, generator, tau_max=250)
+    loss = fusion_loss(fusion, ir(lq), denoiser.requires_grad_(False), scheduler, hq, generator, tau_max=250)
     loss.backward()
     assert torch.isfinite(loss) and all(p.grad is None for p in denoiser.parameters())
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in fusion.parameters())

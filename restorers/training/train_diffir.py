@@ -40,28 +40,7 @@ from ..diffir.scheduler import DiffIRScheduler
 from ..tasks import get_task
 from .checkpointing import store_half
 from .loop import update_ema
-from .pairs import SRPairSampler
-
-
-def task_pairs(task_id: str):
-    """(scale, degrade) for the pair sampler; inpainting's LQ carries the mask as a 4th channel (255 = fill)."""
-    task = get_task(task_id)
-    if task_id == "deblur":
-        return 1, lambda hq, rng: task.degradation.degrade(hq, rng)[0]
-    if task_id == "inpaint":
-        from ..degradations.masks import apply_mask, random_mask
-
-        def masked(hq, rng):
-            mask = random_mask(rng, hq.shape[0], hq.shape[1])
-            return np.concatenate([apply_mask(hq, mask), (mask * 255).astype(np.uint8)[..., None]], axis=2)
-
-        return 1, masked
-    return task.scale, None
-
-
-def network_input(task_id: str, lq: torch.Tensor) -> torch.Tensor:
-    """The pair's LQ as the networks see it (inpainting: masked image and mask; already so in the pairs)."""
-    return lq
+from .pairs import SRPairSampler, task_pairs
 
 
 class PairStream(torch.utils.data.IterableDataset):
@@ -187,7 +166,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     def batch():
         hq, lq = next(loader)
-        return hq.to(device, non_blocking=True), network_input(args.task, lq.to(device, non_blocking=True))
+        return hq.to(device, non_blocking=True), lq.to(device, non_blocking=True)
 
     for stage in (1, 2):
         if state["stage"] > stage:

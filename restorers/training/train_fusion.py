@@ -4,6 +4,9 @@
         --out assets/checkpoints/dpir-sr_x4 --steps 800 --minutes 45 --threads 1
     python -m restorers.training.train_fusion --task deblur --run-dir runs/dpir-deblur \
         --out assets/checkpoints/dpir-deblur --steps 800 --minutes 45 --threads 1
+    python -m restorers.training.train_fusion --task realsr_x4 --ir-package realesrgan-x4plus --cache-crops 1200 \
+        --lpips-weight 1 --tau 50 --tau-max 50 --default-steps 1 --run-dir runs/dpir-realsr_x4 \
+        --out assets/checkpoints/dpir-realsr_x4 --steps 1200 --minutes 25
 
 Each step (eq. 6 of the paper, with phi = phi_F(phi_IR(y), phi_D(x_t / sqrt(abar_t), sigma_t), t)):
 y and x_0 come from the corpus through the task's degradation; t is uniform in [1, tau_max] for most of the batch
@@ -25,10 +28,12 @@ from ..dpir.denoiser import DenoiserNet
 from ..dpir.fusion import FusionNet
 from ..dpir.pipeline import DPIRPipeline
 from ..dpir.scheduler import DPIRScheduler
+from ..nn.spandrel_network import SpandrelNetwork
 from ..regression.network import ResidualSRNet
 from ..registry import CHECKPOINTS
 from .loop import add_training_arguments, initialise_from, train
-from .train_regression import task_degradation
+from .ir_cache import CachedIRPairs
+from .pairs import task_pairs
 
 EMBEDDED_CONFIG = dict(num_features=32, growth=16, time_dim=32, ir_skip=True)
 FULL_RANGE_FRACTION = 0.3
@@ -40,50 +45,85 @@ def sample_timesteps(batch: int, generator: torch.Generator, tau_max: int, total
     return torch.where(torch.rand(batch, generator=generator) < FULL_RANGE_FRACTION, full, low)
 
 
-def fusion_loss(fusion: FusionNet, ir_network: torch.nn.Module, denoiser: DenoiserNet, scheduler: DPIRScheduler,
-                hq: torch.Tensor, lq: torch.Tensor, generator: torch.Generator, tau_max: int) -> torch.Tensor:
+def fusion_loss(fusion: FusionNet, ir_estimate: torch.Tensor, denoiser: DenoiserNet, scheduler: DPIRScheduler,
+                hq: torch.Tensor, generator: torch.Generator, tau_max: int, perceptual: torch.nn.Module | None = None,
+                perceptual_weight: float = 0.0) -> torch.Tensor:
+    """MSE of phi_F(x_IR, phi_D(x_t / sqrt(abar_t), sigma_t), t) to x_0 (+ ``perceptual_weight`` x LPIPS)."""
     batch = hq.shape[0]
     t = sample_timesteps(batch, generator, tau_max, scheduler.config.num_train_timesteps)
     with torch.no_grad():
-        ir_estimate = ir_network(lq).clamp(0.0, 1.0)
         x_t = scheduler.add_noise(hq, torch.randn(hq.shape, generator=generator), t)
         abar = torch.as_tensor(scheduler.alphas_cumprod, dtype=torch.float64)[t].float().view(-1, 1, 1, 1)
         denoised = denoiser(x_t / abar.sqrt(), scheduler.sigma_tilde(t))
-    return F.mse_loss(fusion(ir_estimate, denoised, t), hq)
+    estimate = fusion(ir_estimate, denoised, t)
+    loss = F.mse_loss(estimate, hq)
+    if perceptual is not None and perceptual_weight:
+        loss = loss + perceptual_weight * perceptual(estimate.clamp(0, 1) * 2 - 1, hq * 2 - 1).mean()
+    return loss
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_arguments(parser, steps=800, batch=8, crop=128, lr=5e-4, warmup=50)
-    parser.add_argument("--task", default="sr_x4", choices=["sr_x4", "deblur"])
+    parser.add_argument("--task", default="sr_x4", choices=["sr_x4", "realsr_x4", "deblur"])
     parser.add_argument("--denoiser", default=str(CHECKPOINTS / "dpir-denoiser"), help="exported denoiser folder")
     parser.add_argument("--ir-network", default=None,
                         help="exported regression folder (default: the embedded regression-<task>)")
+    parser.add_argument("--ir-package", default=None,
+                        help="a pretrained network from a package file instead (e.g. realesrgan-x4plus); the export "
+                             "names it and does not copy its weights")
+    parser.add_argument("--cache-crops", type=int, default=0,
+                        help="compute the IR network's answer once for this many crops and train on those "
+                             "(0: fresh crops every step)")
+    parser.add_argument("--lpips-weight", type=float, default=0.0, help="add this x LPIPS-Alex of the fused estimate")
     parser.add_argument("--tau-max", type=int, default=250, help="most of the training t are in [1, tau_max]")
     parser.add_argument("--tau", type=int, default=250, help="the exported pipeline's default tau")
     parser.add_argument("--default-steps", type=int, default=None,
                         help="the exported pipeline's default steps after the jump (fewer than tau: DDIM)")
     args = parser.parse_args(argv)
-    scale, degrade = task_degradation(args.task)
-    args.trainer_args = f"--task {args.task} --tau-max {args.tau_max} --tau {args.tau}" + (
-        f" --default-steps {args.default_steps}" if args.default_steps else "")
+    scale, degrade = task_pairs(args.task)
+    args.trainer = "restorers.training.train_fusion"
+    args.trainer_args = " ".join(
+        [f"--task {args.task} --tau-max {args.tau_max} --tau {args.tau}"]
+        + ([f"--default-steps {args.default_steps}"] if args.default_steps else [])
+        + ([f"--ir-package {args.ir_package}"] if args.ir_package else [])
+        + ([f"--cache-crops {args.cache_crops}"] if args.cache_crops else [])
+        + ([f"--lpips-weight {args.lpips_weight:g}"] if args.lpips_weight else []))
 
-    ir_folder = Path(args.ir_network or CHECKPOINTS / f"regression-{args.task}")
-    ir_network = ResidualSRNet.from_pretrained(ir_folder / "network").eval().requires_grad_(False)
+    if args.ir_package:
+        ir_network = SpandrelNetwork.from_package(args.ir_package).eval().requires_grad_(False)
+    else:
+        ir_folder = Path(args.ir_network or CHECKPOINTS / f"regression-{args.task}")
+        ir_network = ResidualSRNet.from_pretrained(ir_folder / "network").eval().requires_grad_(False)
     denoiser = DenoiserNet.from_pretrained(args.denoiser).eval().requires_grad_(False)
     scheduler = DPIRScheduler(tau=args.tau)
     fusion = FusionNet(**EMBEDDED_CONFIG)
     stages = initialise_from(fusion, args.init_from, "fusion") if args.init_from else []
+    perceptual = None
+    if args.lpips_weight:
+        from ..lpips_weights import ensure, lpips_alex
 
-    def loss_fn(model, hq, lq, generator):
-        return fusion_loss(model, ir_network, denoiser, scheduler, hq, lq, generator, args.tau_max)
+        available, why = ensure()
+        if not available:
+            parser.error(f"--lpips-weight needs the LPIPS backbone: {why}")
+        perceptual = lpips_alex()
+
+    def loss_fn(model, hq, lq_or_ir, generator):
+        ir_estimate = lq_or_ir if args.cache_crops else ir_network(lq_or_ir).clamp(0.0, 1.0)
+        return fusion_loss(model, ir_estimate, denoiser, scheduler, hq, generator, args.tau_max, perceptual,
+                           args.lpips_weight)
+
+    def cached(pairs, log):
+        return CachedIRPairs(pairs, ir_network, args.cache_crops, Path(args.run_dir) / "ir_cache.safetensors",
+                             seed=args.seed, log=log)
 
     def export(ema: torch.nn.Module) -> None:
         pipe = DPIRPipeline(ir_network=ir_network, denoiser=denoiser, fusion=ema, scheduler=scheduler, sf=scale,
                             num_inference_steps=args.default_steps)
         pipe.save_pretrained(args.out, safe_serialization=True)
 
-    train(fusion, loss_fn, export, args, stages, scale=scale, degrade=degrade)
+    train(fusion, loss_fn, export, args, stages, scale=scale, degrade=degrade,
+          make_sampler=cached if args.cache_crops else None)
 
 
 if __name__ == "__main__":

@@ -19,21 +19,13 @@ import torch.nn.functional as F
 
 from ..regression.network import ResidualSRNet
 from ..regression.pipeline import RegressionPipeline
-from ..tasks import get_task
 from .loop import add_training_arguments, initialise_from, train
+from .pairs import task_pairs
 
 SCALE = 4
 EMBEDDED_CONFIG = dict(in_channels=3, channels=48, num_blocks=12, upscale=SCALE)
 EMBEDDED_CONFIGS = {"sr_x4": EMBEDDED_CONFIG,
                     "deblur": dict(in_channels=3, channels=48, num_blocks=12, upscale=1, unshuffle=2)}
-
-
-def task_degradation(task_id: str):
-    """(scale, degrade) for the pair sampler: None means its default MATLAB-bicubic pairs."""
-    task = get_task(task_id)
-    if task_id == "deblur":
-        return 1, lambda hq, rng: task.degradation.degrade(hq, rng)[0]
-    return task.scale, None
 
 
 def l1_loss(model: ResidualSRNet, hq: torch.Tensor, lq: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -46,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     add_training_arguments(parser, steps=2400, batch=32, crop=192, lr=1e-3, warmup=100)
     parser.add_argument("--task", default="sr_x4", choices=sorted(EMBEDDED_CONFIGS))
     args = parser.parse_args(argv)
-    scale, degrade = task_degradation(args.task)
+    scale, degrade = task_pairs(args.task)
     args.trainer_args = f"--task {args.task}"
     model = ResidualSRNet(**EMBEDDED_CONFIGS[args.task])
     stages = initialise_from(model, args.init_from, "network") if args.init_from else []
