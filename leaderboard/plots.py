@@ -50,10 +50,14 @@ def quality_vs_cost(frame: pd.DataFrame, metric: str = "psnr_y", cost: str = "nf
     data = data.assign(variant=[sampler_variant(r) for r in data.to_dict("records")]) if not data.empty \
         else data.assign(variant=[])
     colours = px.colors.qualitative.Plotly
-    for i, ((method, checkpoint, source, variant), group) in enumerate(
-            data.groupby(["method", "checkpoint", "source", "variant"], dropna=False, sort=True)):
-        several = data.loc[data["method"] == method, "checkpoint"].nunique(dropna=False) > 1
+    data = data.assign(task=data["task"] if "task" in data else "")
+    several_tasks = data["task"].nunique() > 1  # a line never joins two tasks' points
+    for i, ((task, method, checkpoint, source, variant), group) in enumerate(
+            data.groupby(["task", "method", "checkpoint", "source", "variant"], dropna=False, sort=True)):
+        several = data.loc[(data["method"] == method) & (data["task"] == task), "checkpoint"].nunique(dropna=False) > 1
         name = f"{method} ({checkpoint})" if several else method
+        if several_tasks:
+            name = f"{task}: {name}"
         if variant:
             name += f": {variant}"
         if source != "measured":

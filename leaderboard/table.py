@@ -60,11 +60,12 @@ def leaderboard_view(task: str, dataset: str | None, metric: str, frame: pd.Data
     frame = load_all(RESULTS_DIR) if frame is None else frame
     if task != "all":
         frame = frame[frame["task"] == task]
+    several_tasks = frame["task"].nunique() > 1  # "all": every row says its task, no line joins two tasks
     datasets = sorted(frame["dataset"].dropna().unique().tolist())
     if dataset not in datasets:
         dataset = datasets[0] if datasets else None
     frame = frame[frame["dataset"] == dataset] if dataset else frame.iloc[0:0]
-    frame = frame.sort_values(["method", "tau", "nfe"], na_position="first")
+    frame = frame.sort_values(["task", "method", "tau", "nfe"], na_position="first")
     shown_metrics = computed_metrics(frame)
     rank = get_task(task).rank_metric if task != "all" else None
     if rank in shown_metrics:  # best first by the task's ranking metric (LPIPS for real-world SR)
@@ -72,24 +73,33 @@ def leaderboard_view(task: str, dataset: str | None, metric: str, frame: pd.Data
     if metric == RANK_METRIC:
         metric = rank or "psnr_y"
     if metric not in shown_metrics:
-        metric = shown_metrics[0] if shown_metrics else "psnr_y"
-    table = frame.reindex(columns=[*MAIN_COLUMNS, *shown_metrics]).round(4)
+        metric = shown_metrics[0] if shown_metrics else metric if metric in METRICS else "psnr_y"
+    offered = shown_metrics or list(METRICS)  # no rows yet: every metric stays choosable, none is an error
+    columns = [*(["task"] if several_tasks else []), *MAIN_COLUMNS, *shown_metrics]
+    table = frame.reindex(columns=columns).round(4)
     table["tau"] = _tau_text(table["tau"])
     for name in shown_metrics:  # an empty cell is a metric we could not compute, never a zero
         table[name] = table[name].astype(object).where(table[name].notna(), "unavailable")
     # no FLOPs: the arithmetic ran outside torch (OpenCV), where no counter sees it
     table["tflops"] = table["tflops"].astype(object).where(table["tflops"].notna(), "not countable")
-    table = table.rename(columns={**MAIN_COLUMNS, **{n: metric_header(n) for n in shown_metrics}})
-    details = frame.reindex(columns=list(DETAIL_COLUMNS)).copy()
+    table = table.rename(columns={"task": "Task", **MAIN_COLUMNS, **{n: metric_header(n) for n in shown_metrics}})
+    details = frame.reindex(columns=[*(["task"] if several_tasks else []), *DETAIL_COLUMNS]).copy()
     details["params"] = (details["params"] / 1e6).round(3)
     details["tau"] = _tau_text(details["tau"])
-    details = details.round(5).rename(columns=DETAIL_COLUMNS)
+    details = details.round(5).rename(columns={"task": "Task", **DETAIL_COLUMNS})
     hidden = [METRICS[n].label for n in METRICS if n not in shown_metrics]
     note = ("Not computed for any row here (so not offered): " + ", ".join(hidden) + ". See the notes column "
-            "in Details for why.") if hidden else ""
+            "in Details for why.") if hidden and shown_metrics else ""
+    if frame.empty:
+        note = (f"No results for {task if task != 'all' else 'any task'}"
+                f"{f' on {dataset}' if dataset else ''} yet: `python -m leaderboard.sweep --task "
+                f"{task if task != 'all' else '<task>'}` measures them and writes them to assets/results.")
+    if several_tasks:
+        note = ("Rows of every task: each row and each plotted line belongs to one task (its Task column), and "
+                "quality is comparable only within a task. " + note)
     if rank in shown_metrics:
         note = f"Ranked by {metric_header(rank)}, this task's ranking metric. " + note
     devices_note = MIXED_DEVICES_NOTE if frame["device"].dropna().nunique() > 1 else ""
-    return LeaderboardView(datasets, dataset, [(metric_header(n), n) for n in shown_metrics], metric, table,
+    return LeaderboardView(datasets, dataset, [(metric_header(n), n) for n in offered], metric, table,
                            quality_vs_cost(frame, metric, "nfe"), quality_vs_cost(frame, metric, "tflops"), details,
                            note, devices_note)

@@ -142,6 +142,31 @@ def test_real_world_sr_leaderboard_ranks_by_lpips():
     assert metric.value == "psnr_y" and psnr == sorted(psnr, reverse=True)
 
 
+def test_leaderboard_of_a_task_without_rows_offers_choices_instead_of_an_error():
+    """faceir has no shipped rows: the metric dropdown's value must be one of its choices (Gradio shows a red
+    error badge on every control otherwise), and the note says how to measure some."""
+    from leaderboard.table import leaderboard_view
+
+    view = leaderboard_view("faceir", "heldout", "rank")
+    assert view.table.empty and view.metric in [value for _, value in view.metric_choices]
+    assert view.metric == "lpips"  # faceir's own ranking metric, though no row has it yet
+    assert "No results for faceir" in view.note and "leaderboard.sweep --task faceir" in view.note
+
+
+def test_leaderboard_of_all_tasks_keeps_each_task_apart():
+    """"all" must not average tasks into one line or show two indistinguishable bicubic rows."""
+    from leaderboard.table import leaderboard_view
+
+    view = leaderboard_view("all", "heldout", "psnr_y")
+    assert "Task" in view.table.columns and "Task" in view.details.columns
+    bicubic = view.table[view.table["Method"] == "bicubic"]
+    assert len(bicubic) >= 2 and bicubic["Task"].is_unique  # one per task, told apart
+    keys = view.table[["Task", "Method", "Checkpoint", "NFE ↓"]].astype(str).agg("|".join, axis=1)
+    names = [trace.name for trace in view.by_nfe.data]
+    assert "sr_x4: bicubic" in names and "realsr_x4: bicubic" in names and "bicubic" not in names
+    assert len(keys) == len(view.table) and "every task" in view.note
+
+
 def test_steps_slider_follows_the_method():
     import app
 
