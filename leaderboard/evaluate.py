@@ -32,7 +32,7 @@ class Scored:
         """A JSON-able summary (what the app's API returns as ``info``)."""
         return {"nfe": self.nfe, "nfe_detail": self.nfe_detail, "seconds": round(self.seconds, 4),
                 "metrics_seconds": round(self.metrics_seconds, 4),
-                **{k: v for k, v in self.flops.tflops.items()},
+                **{k: v for k, v in self.flops.tflops.items()}, "step_calls": self.flops.nfe,
                 "output_size": list(self.image.size), "metrics": self.metrics,
                 "unavailable_metrics": self.unavailable}
 

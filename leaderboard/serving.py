@@ -420,12 +420,28 @@ def cost_markdown(info: dict) -> str:
     if info["tflops"] is None:  # arithmetic outside torch (OpenCV): unknown, never a made-up zero
         flops = "**TFLOPs** not countable (computed inside OpenCV)"
     else:
-        flops = (f"**TFLOPs** {info['tflops']:.4g} ({info['tflops_base']:.3g} once + {info['tflops_per_nfe']:.3g} "
-                 "per NFE)")
+        flops = f"**TFLOPs** {info['tflops']:.4g} ({flops_split(info)})"
     return notes.lstrip() + "\n\n" + (f"**NFE** {info['nfe']}{split} &nbsp;·&nbsp; {flops} &nbsp;·&nbsp; "
             f"**seconds** {info['seconds']:.3f} restoring on this server's CPU &nbsp;·&nbsp; "
             f"{info['input_size'][0]}x{info['input_size'][1]} → {info['output_size'][0]}x{info['output_size'][1]}"
             + total_line(info))
+
+
+def flops_text(tflops: float) -> str:
+    """FLOPs in the unit that reads best: an IPR-denoiser MLP step is a few MFLOPs, an image network TFLOPs."""
+    for unit, scale in (("TFLOPs", 1.0), ("GFLOPs", 1e-3), ("MFLOPs", 1e-6)):
+        if abs(tflops) >= 0.01 * scale or unit == "MFLOPs":
+            return f"{tflops / scale:.3g} {unit}"
+
+
+def flops_split(info: dict) -> str:
+    """The total as its parts, so the arithmetic adds up: once per image + step calls x each step's cost."""
+    calls, per = info.get("step_calls") or 0, info.get("tflops_per_nfe") or 0.0
+    if not calls or not per:
+        return "all once per image"
+    steps = f"{calls} step call{'s' * (calls != 1)} x {flops_text(per)}"
+    base = info.get("tflops_base") or 0.0
+    return f"{flops_text(base)} once + {steps}" if base > 1e-9 else steps
 
 
 def total_line(info: dict) -> str:

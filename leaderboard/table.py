@@ -16,7 +16,7 @@ from restorers.tasks import get_task
 MAIN_COLUMNS = {"method": "Method", "checkpoint": "Checkpoint", "tau": "τ (DP-IR start)", "nfe": "NFE ↓",
                 "tflops": "TFLOPs / image ↓", "seconds_per_image": "Seconds / image ↓", "device": "Device"}
 DETAIL_COLUMNS = {"method": "Method", "nfe": "NFE", "nfe_detail": "NFE per network", "tau": "τ", "sampler": "Sampler",
-                  "params": "Parameters (M)", "tflops_base": "TFLOPs once", "tflops_per_nfe": "TFLOPs per NFE",
+                  "params": "Parameters (M)", "tflops_base": "TFLOPs once", "tflops_per_nfe": "TFLOPs per step call",
                   "n_images": "Images", "lq_size": "LQ size (px)", "device": "Device", "source": "Source",
                   "code_version": "Code", "notes": "Notes"}
 RANK_METRIC = "rank"  # a metric value meaning "the task's ranking metric" (what a task change selects)

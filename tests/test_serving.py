@@ -220,3 +220,20 @@ def test_generic_code_declares_rather_than_probes():
         text = source.read_text()
         assert "hasattr(" not in text and "getattr(" not in text, source.name
         assert not re.search(r"""["'](dpir|ddpm|diffir|resshift|identity)["']""", text), source.name
+
+
+@pytest.mark.parametrize("method, task", [("diffir", "sr_x4"), ("dpir", "sr_x4"), ("regression", "sr_x4")])
+def test_the_cost_line_adds_up(method, task):
+    """'once + calls x per call' must equal the total, with the step count the counter saw (a DP-IR line once
+    read "0.85 once + 0.859 per NFE" for 24 NFE and 11.16 TFLOPs, and DiffIR's MLP step "3.94e-07 per NFE")."""
+    pipe = restorers.load_pipeline(method, task)
+    info = restore_and_score(pipe, restorers.get_task(task), random_image(24, 24, seed=1)).info()
+    line = serving.cost_markdown({**info, "input_size": [24, 24]})
+    split = serving.flops_split(info)
+    assert split in line
+    if info["step_calls"]:
+        total = info["tflops_base"] + info["step_calls"] * info["tflops_per_nfe"]
+        assert total == pytest.approx(info["tflops"], rel=1e-6)
+        assert f"{info['step_calls']} step call" in split and "e-0" not in split  # a readable unit, no 3.9e-07
+    else:
+        assert split == "all once per image"
