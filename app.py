@@ -9,6 +9,7 @@ endpoint is ``/restore`` with inputs (task, method, image, steps, seed, mask) an
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from leaderboard.table import RANK_METRIC, leaderboard_view as table_view, metri
 from restorers.paths import EXAMPLES
 
 SR_TASK = "sr_x4"
+LOG = logging.getLogger("restorers.app")
 
 
 @contextmanager
@@ -32,8 +34,9 @@ def user_errors():
     """A request the demo cannot serve reaches the page as one sentence (gr.Error), never as a traceback."""
     try:
         yield
-    except RequestError as err:
-        raise gr.Error(str(err)) from None
+    except RequestError as err:  # the log gets one line, not a traceback: the request was refused, nothing broke
+        LOG.info("refused: %s", err)
+        raise gr.Error(str(err), print_exception=False) from None
 
 
 def serve(*args, **kwargs):
@@ -62,8 +65,12 @@ def ui_stop(request: gr.Request):
 
 
 def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, fit: str = "refuse",
-               ir_network: str | None = None, mask=None, request: gr.Request = None,
+               ir_network: str | None = None, mask=None, steps_for: str | None = None, request: gr.Request = None,
                progress=gr.Progress(track_tqdm=True)):
+    """``steps_for``: the method the slider was last set for; when it is another (the method changed a moment
+    ago and the slider has not caught up), the chosen method runs at its own default steps."""
+    if steps_for is not None and steps_for != method:
+        steps = None
     session = session_of(request)
     STOPPED.discard(session)  # a new run starts unstopped
     progress(0, desc="waiting for the CPU")
@@ -100,7 +107,8 @@ def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse",
 def ui_zoom(shown, preview: Image.Image | None, evt: gr.SelectData):
     """Crops of every compared image around the point picked on the input preview, all at the same place."""
     if not shown or preview is None:
-        raise gr.Error("Run 'Compare all methods' first, then click the point to zoom on the input preview.")
+        raise gr.Error("Run 'Compare all methods' first, then click the point to zoom on the input preview.",
+                       print_exception=False)
     return serving.zoom_crops(shown, evt.index[0] / preview.width, evt.index[1] / preview.height)
 
 
@@ -113,9 +121,10 @@ def show_preview(path):
 
 
 def on_method_change(method: str, task: str, ir_network: str | None = None):
-    """The step slider follows the method: the range of the very pipeline a restore would use."""
+    """The step slider follows the method: the range of the very pipeline a restore would use. Also returns the
+    method the slider now belongs to (a Restore pressed before this arrives uses the method's default steps)."""
     with user_errors():
-        return gr.Slider(**serving.step_settings(method, task, ir_network))
+        return gr.Slider(**serving.step_settings(method, task, ir_network)), method
 
 
 def ir_network_visible(method: str, task: str):
@@ -212,12 +221,14 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                                   concurrency_id="restore-ui", concurrency_limit=1)
         preview.select(ui_zoom, [compare_state, preview], zoom_gallery, api_visibility="private")
         image_in.change(show_preview, image_in, preview, api_visibility="private")
+        steps_for = gr.State(None)  # the method the slider's range and value belong to
         for changed in (method.change, demo.load):
-            changed(on_method_change, [method, task_box, ir_network], steps, api_visibility="private")
+            changed(on_method_change, [method, task_box, ir_network], [steps, steps_for], api_visibility="private")
         method.change(ir_network_visible, [method, task_box], ir_network, api_visibility="private")
         locked = restore_button.click(lambda: gr.Button(interactive=False), None, restore_button,
                                       api_visibility="private", queue=False)
-        job = locked.then(ui_restore, [task_box, method, image_in, steps, seed, degrade, fit, ir_network, mask_in],
+        job = locked.then(ui_restore, [task_box, method, image_in, steps, seed, degrade, fit, ir_network, mask_in,
+                                       steps_for],
                           [slider, restored, metrics, cost, info], api_visibility="private",
                           concurrency_id="restore-ui", concurrency_limit=1)
         for finished in (job.then, job.failure):  # .then does not run after an error: the button comes back either way

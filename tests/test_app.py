@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import restorers
+
 from conftest import random_image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,10 +172,27 @@ def test_leaderboard_of_all_tasks_keeps_each_task_apart():
 def test_steps_slider_follows_the_method():
     import app
 
-    locked = app.on_method_change("bicubic", "sr_x4")  # building it must not raise (min == max is refused)
-    assert locked.interactive is False and "no sampling steps" in locked.info
-    free = app.on_method_change("resshift", "sr_x4")
-    assert free.interactive and free.minimum == 1 and free.maximum == free.value == 4
+    locked, owner = app.on_method_change("bicubic", "sr_x4")  # building it must not raise (min == max is refused)
+    assert locked.interactive is False and "no sampling steps" in locked.info and owner == "bicubic"
+    free, owner = app.on_method_change("resshift", "sr_x4")
+    assert free.interactive and free.minimum == 1 and free.maximum == free.value == 4 and owner == "resshift"
+
+
+def test_restore_pressed_before_the_slider_follows_a_method_change_uses_the_methods_default_steps(tmp_path):
+    """Switch ResShift -> DP-IR and press Restore at once: the slider still shows ResShift's 4, which must not run
+    as DP-IR's step count (DP-IR's default is its own); a slider set for DP-IR is honoured."""
+    import app
+    from conftest import random_image
+
+    path = tmp_path / "lq.png"
+    random_image(24, 24, seed=2).save(path)
+    default = restorers.load_pipeline("dpir", "sr_x4").step_limits()[1]
+    assert default != 4
+    *_, info = app.ui_restore("sr_x4", "dpir", str(path), 4, 0, False, steps_for="resshift")
+    assert info["steps"] in (None, default) and info["nfe"] == default + 1
+    assert "load_model" in info["time_split_seconds"]  # a first load is its own line, not "read and check"
+    *_, info = app.ui_restore("sr_x4", "dpir", str(path), 4, 0, False, steps_for="dpir")
+    assert info["nfe"] == 5
 
 
 def test_rows_from_different_devices_carry_a_note_that_their_seconds_differ():
@@ -267,3 +286,18 @@ def test_inpainting_through_the_api_takes_a_mask_and_keeps_the_known_pixels(clie
                        handle_file(str(tmp_path / "small_mask.png")), api_name="/restore")
 
 
+
+
+def test_a_refused_request_logs_one_line_and_no_traceback(caplog):
+    """Every user-facing error once printed a full traceback to the server log."""
+    import logging
+
+    import gradio as gr
+
+    import app
+
+    with caplog.at_level(logging.INFO, logger="restorers.app"), pytest.raises(gr.Error) as caught:
+        with app.user_errors():
+            raise app.RequestError("Choose an image file first.")
+    assert caught.value.print_exception is False and str(caught.value) == "Choose an image file first."
+    assert [r.getMessage() for r in caplog.records] == ["refused: Choose an image file first."]
