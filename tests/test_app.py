@@ -299,5 +299,5 @@ def test_a_refused_request_logs_one_line_and_no_traceback(caplog):
     with caplog.at_level(logging.INFO, logger="restorers.app"), pytest.raises(gr.Error) as caught:
         with app.user_errors():
             raise app.RequestError("Choose an image file first.")
-    assert caught.value.print_exception is False and str(caught.value) == "Choose an image file first."
+    assert caught.value.print_exception is False and caught.value.message == "Choose an image file first."
     assert [r.getMessage() for r in caplog.records] == ["refused: Choose an image file first."]
