@@ -56,12 +56,17 @@ def session_of(request: gr.Request | None) -> str | None:
     return request.session_hash if request is not None else None
 
 
+STOPPED_TEXT = "**Stopped.** The server has left the run (the CPU is free again); press Restore to start a new one."
+
+
 def ui_stop(request: gr.Request):
-    """Stop this browser session's run (the sampler checks after every step) and free its Restore button."""
+    """Stop this browser session's run (checks before every network layer and after every sampler step), free its
+    Restore button and say so."""
     session = session_of(request)
     if session is not None:
         STOPPED.add(session)
-    return gr.Button(interactive=True)
+    gr.Info("Stopped.")
+    return gr.Button(interactive=True), STOPPED_TEXT
 
 
 def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, fit: str = "refuse",
@@ -233,7 +238,8 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                           concurrency_id="restore-ui", concurrency_limit=1)
         for finished in (job.then, job.failure):  # .then does not run after an error: the button comes back either way
             finished(lambda: gr.Button(interactive=True), None, restore_button, api_visibility="private", queue=False)
-        stop.click(ui_stop, None, restore_button, cancels=[job, comparing], api_visibility="private", queue=False)
+        stop.click(ui_stop, None, [restore_button, cost], cancels=[job, comparing], api_visibility="private",
+                   queue=False)
 
 
 def build_demo() -> gr.Blocks:

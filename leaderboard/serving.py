@@ -7,6 +7,7 @@ parsed once, fitted to the pixel budget, run in its turn at the CPU and handed b
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import shutil
@@ -324,6 +325,29 @@ def stop_checker(session: str | None):
     return check
 
 
+@contextlib.contextmanager
+def stop_hooks(pipe, session: str | None):
+    """Stop checks before every layer of every network of ``pipe`` while the block runs: a one-shot network (a
+    Real-ESRGAN pass over a large photo takes minutes, in one call or tile by tile) then leaves within one layer's
+    time of the Stop press, not at its end. The sampler's step callback alone reaches only the step samplers."""
+    if session is None:
+        yield
+        return
+
+    def check(*_):
+        if session in STOPPED:
+            raise RunStopped()
+
+    handles = [module.register_forward_pre_hook(check)
+               for component in pipe.components.values() if isinstance(component, torch.nn.Module)
+               for module in component.modules()]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
 # -- the run -----------------------------------------------------------------------------------------------------
 def run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit: str = "refuse",
         session: str | None = None, ir_network: str | None = None, mask=None):
@@ -368,8 +392,9 @@ def run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit:
             wait_seconds = time.perf_counter() - queued
             if session in STOPPED:
                 raise RunStopped()
-            scored = restore_and_score(pipe, task, lq, hq, steps, seed, on_step=stop_checker(session),
-                                       conditions=conditions)
+            with stop_hooks(pipe, session):
+                scored = restore_and_score(pipe, task, lq, hq, steps, seed, on_step=stop_checker(session),
+                                           conditions=conditions)
     except RunStopped:
         raise RequestError("Stopped.") from None
     except (ValueError, FileNotFoundError) as err:

@@ -148,6 +148,52 @@ def test_leaderboard_opens_and_switches_metric(page):
     page.screenshot(path=str(page.shots / "leaderboard.png"), full_page=True)
 
 
+def test_stop_during_a_one_shot_network_says_stopped_and_frees_restore(page, tmp_path):
+    """Real-ESRGAN on a photo of the visitor's own: Stop during the run says "Stopped." and Restore comes back
+    (the server leaves the network within a layer: tests/test_serving.py times that)."""
+    from playwright.sync_api import expect
+
+    from conftest import random_image
+
+    if "realsr_x4" not in TASKS or "realesrgan" not in app_methods("realsr_x4"):
+        pytest.fail("the Real-world SR tab with Real-ESRGAN is missing: its weights did not load")
+    photo = tmp_path / "own_photo.png"
+    random_image(200, 160, seed=9).save(photo)
+    page.get_by_role("tab", name=restorers.get_task("realsr_x4").title).click()
+    panel = page.locator("#tab-realsr_x4")
+    upload = panel.locator("#upload-realsr_x4")
+    clear = upload.get_by_label("Clear")
+    if clear.count():
+        clear.first.click()
+    upload.locator("input[type=file]").set_input_files(str(photo))
+    panel.get_by_label("Method").click()
+    page.get_by_role("option", name=restorers.get_method("realesrgan").title).click()
+    button = panel.locator("#restore-realsr_x4")
+    button.click()
+    expect(button).to_be_disabled(timeout=10_000)
+    page.wait_for_timeout(2500)  # inside the RRDB's pass by now
+    panel.get_by_role("button", name="Stop").click()
+    cost = panel.locator("#cost-realsr_x4")
+    expect(cost).to_contain_text("Stopped.", timeout=10_000)
+    expect(button).to_be_enabled(timeout=10_000)
+    page.screenshot(path=str(page.shots / "stopped.png"), full_page=True)
+
+
+def test_leaderboard_of_a_task_without_results_shows_no_error_badges(page):
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Leaderboard").click()
+    page.get_by_label("Task", exact=True).click()
+    page.get_by_role("option", name="faceir", exact=True).click()
+    note = page.get_by_text("No results for faceir")
+    note.first.wait_for(timeout=30_000)
+    expect(page.locator(".error, [data-testid='error']").filter(visible=True)).to_have_count(0)
+    page.get_by_label("Task", exact=True).click()
+    page.get_by_role("option", name="all", exact=True).click()
+    expect(page.locator("#leaderboard-table thead")).to_contain_text("Task", timeout=30_000)
+    page.screenshot(path=str(page.shots / "leaderboard_all.png"), full_page=True)
+
+
 def test_no_console_errors_from_the_app(page):
     ours = [e for e in page.console_errors if "favicon" not in e and "manifest" not in e]
     assert not ours, ours

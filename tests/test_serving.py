@@ -237,3 +237,37 @@ def test_the_cost_line_adds_up(method, task):
         assert f"{info['step_calls']} step call" in split and "e-0" not in split  # a readable unit, no 3.9e-07
     else:
         assert split == "all once per image"
+
+
+
+def test_stop_ends_a_one_shot_network_within_a_layer_not_at_its_end(tmp_path):
+    """Real-ESRGAN on a large photo is one network call of minutes: Stop must reach inside it. A 256x256 input
+    takes tens of seconds on two cores; pressed after half a second, Stop ends it within a few seconds."""
+    import threading
+    import time
+
+    path = tmp_path / "large.png"
+    random_image(256, 256, seed=4).save(path)
+    serving.get_pipeline(MethodChoice.parse("realesrgan", "sr_x4"), "sr_x4")  # loaded before the clock starts
+    outcome = {}
+
+    def restore():
+        started = time.perf_counter()
+        try:
+            serving.run("sr_x4", "realesrgan", str(path), None, 0, False, session="session-b")
+            outcome["result"] = "finished"
+        except RequestError as err:
+            outcome["result"] = str(err)
+        outcome["seconds"] = time.perf_counter() - started
+
+    worker = threading.Thread(target=restore)
+    worker.start()
+    time.sleep(0.5)
+    pressed = time.perf_counter()
+    serving.STOPPED.add("session-b")
+    worker.join(timeout=60)
+    left = time.perf_counter() - pressed
+    serving.STOPPED.discard("session-b")
+    assert outcome["result"] == "Stopped." and left < 5, (outcome, left)
+    pipe = serving.get_pipeline(MethodChoice.parse("realesrgan", "sr_x4"), "sr_x4")
+    assert all(not module._forward_pre_hooks for module in pipe.network.modules())  # no check left behind
