@@ -81,7 +81,7 @@ def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, 
     progress(0, desc="waiting for the CPU")
     lq, _, scored, info = serve(task, method, image, steps, seed, degrade_first, fit, session, ir_network, mask)
     shown_lq = lq.resize(scored.image.size, Image.NEAREST)  # pixels as they are, no interpolation credit
-    result = serving.png_file(scored.image, f"{task}_{method}")
+    result = serving.png_file(scored.image, serving.download_name(image, task, method))
     return ((serving.png_file(shown_lq, "input"), result), result, serving.metrics_frame(scored),
             serving.cost_markdown(info), info)
 
@@ -104,7 +104,7 @@ def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse",
         title = serving.choice_of(method, task).title
         shown.append((f"{title}: NFE {scored.nfe}, {scored.seconds:.2f} s", scored.image))
         rows.append(serving.compare_row(title, scored, info))
-        files.append(serving.png_file(scored.image, f"{task}_{method}"))
+        files.append(serving.png_file(scored.image, serving.download_name(image, task, method)))
     gallery = [(serving.png_file(im, "compare"), label) for label, im in shown]
     return gallery, pd.DataFrame(rows), files, shown
 

@@ -185,12 +185,40 @@ def step_settings(key: str, task_id: str, ir_network: str | None = None) -> dict
 
 # -- parsing the request -----------------------------------------------------------------------------------------
 def read_input(image) -> Image.Image:
+    return read_upload(image)[0]
+
+
+def read_upload(image) -> tuple[Image.Image, Image.Image | None, list[str]]:
+    """(RGB, its alpha channel or None, notes): what the methods restore, the transparency that is carried beside
+    it (upscaled to the result's size, never dropped), and what the visitor should know about the file."""
     if image is None:
         raise RequestError("Upload an image (or pick an example) first.")
     try:
-        return to_rgb(load_image(image))
+        opened = load_image(image)
+        notes = []
+        frames = opened.info.get("n_frames", 1)  # animated GIF, APNG, WebP: load_image records the count
+        if frames > 1:
+            notes.append(f"The file is an animation of {frames} frames: its first frame was restored")
+        alpha = None
+        if "A" in opened.getbands() or (opened.mode == "P" and "transparency" in opened.info):
+            alpha = opened.convert("RGBA").getchannel("A")
+            if alpha.getextrema() == (255, 255):
+                alpha = None  # an alpha channel that is opaque everywhere carries nothing
+            else:
+                notes.append("Its transparency was kept: the alpha channel was resized (Lanczos) beside the "
+                             "restored colour, which was restored over white")
+        return to_rgb(opened), alpha, notes
     except InvalidImageError as err:
         raise RequestError(str(err)) from err
+
+
+def with_alpha(image: Image.Image, alpha: Image.Image | None) -> Image.Image:
+    """The restored colour with the input's transparency, resized to it (unchanged without one)."""
+    if alpha is None:
+        return image
+    rgba = image.convert("RGBA")
+    rgba.putalpha(alpha.resize(image.size, Image.Resampling.LANCZOS))
+    return rgba
 
 
 def _integral(value, what: str) -> int:
@@ -278,6 +306,16 @@ def fit_to_budget(picture: Image.Image, budget: int, fit: str) -> tuple[Image.Im
 _OUTPUTS = Path(tempfile.mkdtemp(prefix="restorers-outputs-"))
 
 
+def download_name(upload, *parts: str) -> str:
+    """``<input name>_<parts>``: a visitor's downloads say which photo they came from (Gradio keeps the uploaded
+    file's own name on its temporary copy)."""
+    stem = Path(upload).stem if isinstance(upload, (str, Path)) and str(upload) else "image"
+
+    def safe(text: str) -> str:
+        return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)[:60]
+    return "_".join([safe(stem) or "image", *(safe(part) for part in parts)])
+
+
 def png_file(image: Image.Image, name: str = "restored") -> str:
     """Write a result once, in a folder of its own (so the download keeps a clean ``name.png``), and hand Gradio
     the path.
@@ -361,7 +399,7 @@ def run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit:
         raise RequestError(f"{choice.title} does not serve {task.title}; choose one of: "
                            f"{', '.join(restorers.list_methods(task_id))}")
     started = time.perf_counter()
-    picture = read_input(image)
+    picture, alpha, notes = read_upload(image)
     seed = parse_seed(seed)
     loading = time.perf_counter()
     pipe = get_pipeline(choice, task_id, ir_network)
@@ -372,6 +410,9 @@ def run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit:
         conditions = read_mask(mask, picture)
         conditions["mask_image"], _ = fit_to_budget(conditions["mask_image"], input_budget(task, False), fit)
     picture, fitted = fit_to_budget(picture, input_budget(task, degrade_first), fit)
+    if alpha is not None:  # cropped or downscaled exactly as the colour
+        alpha, _ = fit_to_budget(alpha, input_budget(task, degrade_first), fit)
+        alpha = task.modcrop(alpha) if degrade_first else alpha
     read_seconds = time.perf_counter() - started - load_seconds
     hq = None
     tick = time.perf_counter()
@@ -402,8 +443,11 @@ def run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit:
     finally:
         if lq.width * lq.height * task.scale ** 2 >= LARGE_JOB_PIXELS:
             release_memory()
+    scored.image = with_alpha(scored.image, alpha)  # the metrics above scored the colour alone
     info = {"task": task_id, "method": method, "steps": steps, "seed": seed,
             "input_size": list(lq.size), **scored.info()}
+    if notes:
+        info["input_notes"] = notes
     info["time_split_seconds"] = {"read_and_check": round(read_seconds, 3), "load_model": round(load_seconds, 3),
                                   "degrade": round(degrade_seconds, 3),
                                   "wait_for_cpu": round(wait_seconds, 3), "restore": round(scored.seconds, 3),
@@ -442,6 +486,7 @@ def compare_row(title: str, scored, info: dict) -> dict:
 
 def cost_markdown(info: dict) -> str:
     notes = "".join(f"\n\n{info[k]}." for k in ("degraded_first",) if k in info)
+    notes += "".join(f"\n\n{note}." for note in info.get("input_notes", []))
     if "input_fitted" in info:
         notes += f"\n\nThe input was {info['input_fitted']} to fit the demo's pixel budget."
     split = f" ({info['nfe_detail']})" if info.get("nfe_detail") else ""

@@ -53,6 +53,7 @@ def load_image(source, max_pixels: int = MAX_DECODE_PIXELS) -> Image.Image:
             raise
         reason = str(err).replace(str(source), "the file") if isinstance(source, (str, os.PathLike)) else str(err)
         raise InvalidImageError(f"the image file is damaged or truncated ({reason})") from err
+    image.info["n_frames"] = getattr(image, "n_frames", 1)  # animations: kept through the transpose's copy
     return ImageOps.exif_transpose(image)
 
 

@@ -271,3 +271,30 @@ def test_stop_ends_a_one_shot_network_within_a_layer_not_at_its_end(tmp_path):
     assert outcome["result"] == "Stopped." and left < 5, (outcome, left)
     pipe = serving.get_pipeline(MethodChoice.parse("realesrgan", "sr_x4"), "sr_x4")
     assert all(not module._forward_pre_hooks for module in pipe.network.modules())  # no check left behind
+
+
+
+def test_transparency_is_kept_and_an_animation_says_which_frame_was_restored(tmp_path):
+    """A PNG's alpha and a GIF's later frames were dropped silently: the alpha now comes back resized beside the
+    restored colour, and the visitor is told which frame of an animation was restored."""
+    rgba = random_image(20, 16, seed=5).convert("RGBA")
+    alpha = Image.new("L", rgba.size, 0)
+    alpha.paste(255, (4, 4, 16, 12))
+    rgba.putalpha(alpha)
+    rgba.save(tmp_path / "logo.png")
+    _, _, scored, info = serving.run("sr_x4", "bicubic", str(tmp_path / "logo.png"), None, 0, False)
+    assert scored.image.mode == "RGBA" and scored.image.size == (80, 64)
+    restored_alpha = scored.image.getchannel("A")
+    assert restored_alpha.getpixel((0, 0)) == 0 and restored_alpha.getpixel((40, 32)) == 255
+    assert any("transparency was kept" in note for note in info["input_notes"])
+    assert "transparency was kept" in serving.cost_markdown(info)
+    frames = [random_image(16, 16, seed=k).convert("P") for k in range(3)]
+    frames[0].save(tmp_path / "clip.gif", save_all=True, append_images=frames[1:])
+    _, _, scored, info = serving.run("sr_x4", "bicubic", str(tmp_path / "clip.gif"), None, 0, False)
+    assert scored.image.mode == "RGB" and "animation of 3 frames: its first frame" in info["input_notes"][0]
+
+
+def test_downloads_are_named_after_the_input():
+    assert serving.download_name("/tmp/gradio/abc/holiday photo.jpg", "sr_x4", "resshift@official:realsr_v3") == \
+        "holiday-photo_sr_x4_resshift-official-realsr_v3"
+    assert serving.download_name(None, "inpaint", "telea") == "image_inpaint_telea"
