@@ -70,12 +70,14 @@ def ui_stop(request: gr.Request):
 
 
 def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, fit: str = "refuse",
-               ir_network: str | None = None, mask=None, steps_for: str | None = None, request: gr.Request = None,
-               progress=gr.Progress(track_tqdm=True)):
+               ir_network: str | None = None, mask=None, steps_for: str | None = None, painted=None,
+               request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
     """``steps_for``: the method the slider was last set for; when it is another (the method changed a moment
-    ago and the slider has not caught up), the chosen method runs at its own default steps."""
+    ago and the slider has not caught up), the chosen method runs at its own default steps. ``painted``: the
+    brush's value (inpainting), used when no mask file is given."""
     if steps_for is not None and steps_for != method:
         steps = None
+    mask = chosen_mask(mask, painted)
     session = session_of(request)
     STOPPED.discard(session)  # a new run starts unstopped
     progress(0, desc="waiting for the CPU")
@@ -87,8 +89,9 @@ def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, 
 
 
 def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse", ir_network: str | None = None,
-               mask=None, request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
+               mask=None, painted=None, request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
     """Every method of the task on the same input at its default steps: images, costs and metrics side by side."""
+    mask = chosen_mask(mask, painted)
     session = session_of(request)
     STOPPED.discard(session)
     results, lq, hq = [], None, None
@@ -123,6 +126,18 @@ def show_preview(path):
         return None
     with user_errors():
         return serving.read_input(path)
+
+
+def show_preview_and_canvas(path):
+    """The preview, and the same picture as the brush's canvas (inpainting tabs), its old paint cleared."""
+    picture = show_preview(path)
+    canvas = {"background": picture, "layers": [], "composite": picture} if picture is not None else None
+    return picture, canvas
+
+
+def chosen_mask(mask_file, painted):
+    """The uploaded mask file when there is one, else the holes painted with the brush (None: neither)."""
+    return mask_file or serving.painted_mask(painted)
 
 
 def on_method_change(method: str, task: str, ir_network: str | None = None):
@@ -168,8 +183,17 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                                    file_types=["image"], elem_id=f"upload-{task.id}")
                 preview = gr.Image(label="Input preview", type="pil", format="png", interactive=False, height=220,
                                    elem_id=f"preview-{task.id}")
-                mask_in = gr.File(label="Mask (white = the pixels to fill, same size as the input; not needed "
-                                        "when the input is a clean HQ image: a random mask is drawn)",
+                if task.needs_mask:
+                    brush = gr.ImageEditor(
+                        label="Paint the holes (white brush) on your input, or upload a mask below",
+                        type="pil", image_mode="RGBA", sources=(), transforms=(), layers=False, height=320,
+                        brush=gr.Brush(colors=["#ffffff"], default_color="#ffffff", default_size=24,
+                                       color_mode="fixed"), elem_id=f"brush-{task.id}")
+                else:
+                    brush = gr.State(None)
+                mask_in = gr.File(label="Mask file (white = the pixels to fill, same size as the input; wins over "
+                                        "the brush; not needed when the input is a clean HQ image: a random mask "
+                                        "is drawn)",
                                   type="filepath", file_types=["image"], visible=task.needs_mask,
                                   elem_id=f"mask-{task.id}")
                 gr.Markdown(serving.budget_text(task))
@@ -221,11 +245,14 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                                       format="png", type="pil", height="auto", elem_id=f"zoom-gallery-{task.id}")
             downloads = gr.File(label="Download each result (PNG)", file_count="multiple", interactive=False)
             compare_state = gr.State([])
-        comparing = compare.click(ui_compare, [task_box, image_in, seed, degrade, fit, ir_network, mask_in],
+        comparing = compare.click(ui_compare, [task_box, image_in, seed, degrade, fit, ir_network, mask_in, brush],
                                   [compare_gallery, compare_table, downloads, compare_state], api_visibility="private",
                                   concurrency_id="restore-ui", concurrency_limit=1)
         preview.select(ui_zoom, [compare_state, preview], zoom_gallery, api_visibility="private")
-        image_in.change(show_preview, image_in, preview, api_visibility="private")
+        if task.needs_mask:
+            image_in.change(show_preview_and_canvas, image_in, [preview, brush], api_visibility="private")
+        else:
+            image_in.change(show_preview, image_in, preview, api_visibility="private")
         steps_for = gr.State(None)  # the method the slider's range and value belong to
         for changed in (method.change, demo.load):
             changed(on_method_change, [method, task_box, ir_network], [steps, steps_for], api_visibility="private")
@@ -233,7 +260,7 @@ def restore_tab(task, demo: gr.Blocks) -> None:
         locked = restore_button.click(lambda: gr.Button(interactive=False), None, restore_button,
                                       api_visibility="private", queue=False)
         job = locked.then(ui_restore, [task_box, method, image_in, steps, seed, degrade, fit, ir_network, mask_in,
-                                       steps_for],
+                                       steps_for, brush],
                           [slider, restored, metrics, cost, info], api_visibility="private",
                           concurrency_id="restore-ui", concurrency_limit=1)
         for finished in (job.then, job.failure):  # .then does not run after an error: the button comes back either way

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import pytest
 from PIL import Image
@@ -292,8 +293,6 @@ def test_a_refused_request_logs_one_line_and_no_traceback(caplog):
     """Every user-facing error once printed a full traceback to the server log."""
     import logging
 
-    import gradio as gr
-
     import app
 
     with caplog.at_level(logging.INFO, logger="restorers.app"), pytest.raises(gr.Error) as caught:
@@ -301,3 +300,29 @@ def test_a_refused_request_logs_one_line_and_no_traceback(caplog):
             raise app.RequestError("Choose an image file first.")
     assert caught.value.print_exception is False and caught.value.message == "Choose an image file first."
     assert [r.getMessage() for r in caplog.records] == ["refused: Choose an image file first."]
+
+
+def test_holes_painted_with_the_brush_are_the_mask_and_the_input_shows_them(tmp_path):
+    """Inpainting had no brush and never showed the holes: paint from the editor becomes the mask, a mask file
+    wins over it, and the slider's input side shows the holes (black, as the method gets them)."""
+    import app
+
+    photo = tmp_path / "photo.png"
+    random_image(48, 40, seed=6).save(photo)
+    picture, canvas = app.show_preview_and_canvas(str(photo))
+    assert canvas["background"].size == (48, 40) and canvas["layers"] == []
+    assert app.chosen_mask(None, canvas) is None  # nothing painted yet
+    layer = Image.new("RGBA", (48, 40), (0, 0, 0, 0))
+    layer.paste((255, 255, 255, 255), (10, 8, 30, 24))
+    painted = {**canvas, "layers": [layer]}
+    mask = app.chosen_mask(None, painted)
+    assert mask.mode == "L" and mask.getbbox() == (10, 8, 30, 24)
+    (before, after), *_, info = app.ui_restore("inpaint", "telea", str(photo), None, 0, False, painted=painted)
+    shown = Image.open(before).convert("RGB")
+    assert shown.getpixel((20, 16)) == (0, 0, 0) and shown.getpixel((2, 2)) == picture.getpixel((2, 2))
+    restored = Image.open(after).convert("RGB")
+    assert restored.getpixel((2, 2)) == picture.getpixel((2, 2)) and restored.getpixel((20, 16)) != (0, 0, 0)
+    file_mask = tmp_path / "mask.png"
+    Image.new("L", (48, 40), 0).save(file_mask)
+    with pytest.raises(gr.Error, match="marks no pixel"):  # the (empty) file wins over the paint
+        app.ui_restore("inpaint", "telea", str(photo), None, 0, False, mask=str(file_mask), painted=painted)
