@@ -20,8 +20,9 @@ from PIL import Image
 
 import restorers
 from leaderboard import serving
+from leaderboard.estimate import LONG_RUN_SECONDS, duration_text
 from leaderboard.metrics import METRICS
-from leaderboard.serving import MAX_SEED, STOPPED, RequestError, available_methods, default_method, shown_tasks
+from leaderboard.serving import MAX_SEED, STOPPED, RequestError, default_method, shown_tasks
 from leaderboard.table import RANK_METRIC, leaderboard_view as table_view, metric_header
 from restorers.paths import EXAMPLES
 
@@ -71,13 +72,21 @@ def ui_stop(request: gr.Request):
 
 def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, fit: str = "refuse",
                ir_network: str | None = None, mask=None, steps_for: str | None = None, painted=None,
-               request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
+               confirmed: str | None = None, request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
     """``steps_for``: the method the slider was last set for; when it is another (the method changed a moment
     ago and the slider has not caught up), the chosen method runs at its own default steps. ``painted``: the
-    brush's value (inpainting), used when no mask file is given."""
+    brush's value (inpainting), used when no mask file is given. A run estimated over ``LONG_RUN_SECONDS`` asks
+    first: it starts when Restore is pressed again with the same settings (``confirmed`` is what was asked)."""
     if steps_for is not None and steps_for != method:
         steps = None
     mask = chosen_mask(mask, painted)
+    asked = "|".join(map(str, (task, method, image, steps, degrade_first, fit, ir_network)))
+    seconds = estimate_of(task, method, image, steps, degrade_first, fit, ir_network)
+    if seconds is not None and seconds > LONG_RUN_SECONDS and confirmed != asked:
+        return (gr.skip(), gr.skip(), gr.skip(),
+                f"**This run will take {duration_text(seconds)}** on this server (counted FLOPs at this server's "
+                "measured speed). Press Restore again to start it, or choose Downscale under 'Too large?' for a "
+                "quicker one.", gr.skip(), asked)
     session = session_of(request)
     STOPPED.discard(session)  # a new run starts unstopped
     progress(0, desc="waiting for the CPU")
@@ -85,17 +94,22 @@ def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, 
     shown_lq = lq.resize(scored.image.size, Image.NEAREST)  # pixels as they are, no interpolation credit
     result = serving.png_file(scored.image, serving.download_name(image, task, method))
     return ((serving.png_file(shown_lq, "input"), result), result, serving.metrics_frame(scored),
-            serving.cost_markdown(info), info)
+            serving.cost_markdown(info), info, None)
 
 
 def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse", ir_network: str | None = None,
-               mask=None, painted=None, request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
-    """Every method of the task on the same input at its default steps: images, costs and metrics side by side."""
+               mask=None, painted=None, methods: list[str] | None = None, request: gr.Request = None,
+               progress=gr.Progress(track_tqdm=True)):
+    """The chosen methods (default: all but the slow baselines) on the same input at their default steps: images,
+    costs and metrics side by side."""
     mask = chosen_mask(mask, painted)
+    methods = serving.compare_defaults(task) if methods is None else methods
+    if not methods:
+        raise gr.Error("Tick at least one method to compare.", print_exception=False)
     session = session_of(request)
     STOPPED.discard(session)
     results, lq, hq = [], None, None
-    for method in progress.tqdm(available_methods(task), desc="methods"):
+    for method in progress.tqdm(methods, desc="methods"):
         lq, hq, scored, info = serve(task, method, image, None, seed, degrade_first, fit, session, ir_network, mask)
         results.append((method, scored, info))
     size = results[0][1].image.size
@@ -110,6 +124,36 @@ def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse",
         files.append(serving.png_file(scored.image, serving.download_name(image, task, method)))
     gallery = [(serving.png_file(im, "compare"), label) for label, im in shown]
     return gallery, pd.DataFrame(rows), files, shown
+
+
+def estimate_of(task: str, method: str, image, steps, degrade_first: bool, fit: str, ir_network) -> float | None:
+    """Seconds a run will take, or None when it cannot be estimated (no image yet, a refusal to come)."""
+    try:
+        return serving.restore_estimate(task, method, image, steps, degrade_first, fit, ir_network)
+    except RequestError:
+        return None
+
+
+def restore_label(task: str, method: str, image, steps, degrade_first: bool, fit: str, ir_network=None):
+    """The Restore button says how long the run will take, from counted FLOPs and this server's speed."""
+    try:
+        seconds = serving.restore_estimate(task, method, image, steps, degrade_first, fit, ir_network)
+    except RequestError:  # no image yet, or one the run will refuse (it says why when pressed)
+        return gr.Button(value="Restore")
+    return gr.Button(value=f"Restore ({duration_text(seconds)})")
+
+
+def compare_label(task: str, image, degrade_first: bool, fit: str, ir_network, methods: list[str]):
+    """The Compare button says how many methods it runs and how long they will take together."""
+    if not methods:
+        return gr.Button(value="Compare (tick a method)")
+    count = f"{len(methods)} method{'s' * (len(methods) != 1)}"
+    if not image:
+        return gr.Button(value=f"Compare {count}")
+    times = [estimate_of(task, m, image, None, degrade_first, fit, ir_network) for m in methods]
+    known = [t for t in times if t is not None]
+    total = duration_text(sum(known)) if known else duration_text(None)
+    return gr.Button(value=f"Compare {count} ({total}{' + unknown' if len(known) < len(times) and known else ''})")
 
 
 def ui_zoom(shown, preview: Image.Image | None, evt: gr.SelectData):
@@ -232,11 +276,15 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                                     interactive=False)
                 with gr.Accordion("Run info (JSON)", open=False):
                     info = gr.JSON(label="Run info")
-        with gr.Accordion("Compare all methods on this input", open=False):
-            gr.Markdown("Runs every method of this task on the same input at its default steps and seed, with the "
+        with gr.Accordion("Compare methods on this input", open=False):
+            compare_methods = gr.CheckboxGroup(serving.method_choices(task.id), value=serving.compare_defaults(task.id),
+                                               label="Methods to compare (the slow conventional baselines are off "
+                                                     "by default)", elem_id=f"compare-methods-{task.id}")
+            gr.Markdown("Runs the ticked methods on the same input at their default steps and seed, with the "
                         "options above. Then click a point on the input preview to see the same spot in every "
                         "result, enlarged 4x.")
-            compare = gr.Button("Compare all methods", elem_id=f"compare-{task.id}")
+            compare = gr.Button(f"Compare {len(serving.compare_defaults(task.id))} methods",
+                                elem_id=f"compare-{task.id}")
             compare_gallery = gr.Gallery(label="Input, HQ (when known) and each method's result", columns=4,
                                          format="png", type="pil", height="auto", elem_id=f"compare-gallery-{task.id}")
             compare_table = gr.Dataframe(label="Cost and quality per method (measured)", interactive=False,
@@ -245,7 +293,8 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                                       format="png", type="pil", height="auto", elem_id=f"zoom-gallery-{task.id}")
             downloads = gr.File(label="Download each result (PNG)", file_count="multiple", interactive=False)
             compare_state = gr.State([])
-        comparing = compare.click(ui_compare, [task_box, image_in, seed, degrade, fit, ir_network, mask_in, brush],
+        comparing = compare.click(ui_compare, [task_box, image_in, seed, degrade, fit, ir_network, mask_in, brush,
+                                               compare_methods],
                                   [compare_gallery, compare_table, downloads, compare_state], api_visibility="private",
                                   concurrency_id="restore-ui", concurrency_limit=1)
         preview.select(ui_zoom, [compare_state, preview], zoom_gallery, api_visibility="private")
@@ -259,14 +308,21 @@ def restore_tab(task, demo: gr.Blocks) -> None:
         method.change(ir_network_visible, [method, task_box], ir_network, api_visibility="private")
         locked = restore_button.click(lambda: gr.Button(interactive=False), None, restore_button,
                                       api_visibility="private", queue=False)
+        confirmed = gr.State(None)  # the settings of a long run the visitor was asked about
         job = locked.then(ui_restore, [task_box, method, image_in, steps, seed, degrade, fit, ir_network, mask_in,
-                                       steps_for, brush],
-                          [slider, restored, metrics, cost, info], api_visibility="private",
+                                       steps_for, brush, confirmed],
+                          [slider, restored, metrics, cost, info, confirmed], api_visibility="private",
                           concurrency_id="restore-ui", concurrency_limit=1)
         for finished in (job.then, job.failure):  # .then does not run after an error: the button comes back either way
             finished(lambda: gr.Button(interactive=True), None, restore_button, api_visibility="private", queue=False)
         stop.click(ui_stop, None, [restore_button, cost], cancels=[job, comparing], api_visibility="private",
                    queue=False)
+        label_inputs = [task_box, method, image_in, steps, degrade, fit, ir_network]
+        for changed in (image_in.change, method.change, steps.release, degrade.change, fit.change, job.then):
+            changed(restore_label, label_inputs, restore_button, api_visibility="private", queue=False)
+        compare_inputs = [task_box, image_in, degrade, fit, ir_network, compare_methods]
+        for changed in (image_in.change, compare_methods.change, degrade.change, fit.change, comparing.then):
+            changed(compare_label, compare_inputs, compare, api_visibility="private", queue=False)
 
 
 def build_demo() -> gr.Blocks:

@@ -23,6 +23,7 @@ import torch
 from PIL import Image
 
 import restorers
+from leaderboard.estimate import estimate_seconds, record as record_speed
 from leaderboard.evaluate import restore_and_score
 from leaderboard.metrics import METRICS
 from restorers.degradations.masks import apply_mask, load_mask
@@ -128,6 +129,11 @@ def choice_of(key: str, task: str) -> MethodChoice:
 
 def method_choices(task: str) -> list[tuple[str, str]]:
     return [(choice_of(key, task).title, key) for key in available_methods(task)]
+
+
+def compare_defaults(task: str) -> list[str]:
+    """The methods Compare runs unless the visitor changes them: all but the slow conventional baselines."""
+    return [key for key in available_methods(task) if not choice_of(key, task).spec.slow_baseline]
 
 
 def default_method(task) -> str:
@@ -296,24 +302,38 @@ def budget_text(task) -> str:
                    "Inputs over the limit can be centre-cropped or downscaled to fit.")
 
 
+def fitted_size(size: tuple[int, int], budget: int) -> tuple[int, int]:
+    """The largest size of the same aspect within ``budget`` pixels (the size itself when it fits)."""
+    width, height = size
+    if width * height <= budget:
+        return width, height
+    ratio = (budget / (width * height)) ** 0.5
+    new_w, new_h = max(1, int(width * ratio)), max(1, int(height * ratio))
+    while new_w * new_h > budget:
+        new_w, new_h = new_w - 1, new_h - 1
+    return new_w, new_h
+
+
 def fit_to_budget(picture: Image.Image, budget: int, fit: str) -> tuple[Image.Image, str]:
     """Refuse, centre-crop or downscale an image over the pixel budget; say what was done."""
     width, height = picture.size
     if width * height <= budget:
         return picture, ""
-    ratio = (budget / (width * height)) ** 0.5
-    new_w, new_h = max(1, int(width * ratio)), max(1, int(height * ratio))
-    while new_w * new_h > budget:
-        new_w, new_h = new_w - 1, new_h - 1
+    new_w, new_h = fitted_size(picture.size, budget)
     if fit == "crop":
         left, top = (width - new_w) // 2, (height - new_h) // 2
         return picture.crop((left, top, left + new_w, top + new_h)), f"centre-cropped from {width}x{height}"
     if fit == "downscale":
         return picture.resize((new_w, new_h), Image.Resampling.LANCZOS), f"downscaled from {width}x{height}"
-    raise RequestError(f"The image is {width}x{height} = {width * height:,} pixels; this demo takes up to "
-                       f"{budget:,} here (its CPU would take minutes). Choose Centre-crop or Downscale under "
-                       "'Too large?' and press Restore again, or restore it at full size with the sweep "
-                       "(python -m leaderboard.sweep --dataset FOLDER).")
+    raise over_budget(picture.size, budget)
+
+
+def over_budget(size: tuple[int, int], budget: int) -> RequestError:
+    width, height = size
+    return RequestError(f"The image is {width}x{height} = {width * height:,} pixels; this demo takes up to "
+                        f"{budget:,} here (its CPU would take minutes). Choose Centre-crop or Downscale under "
+                        "'Too large?' and press Restore again, or restore it at full size with the sweep "
+                        "(python -m leaderboard.sweep --dataset FOLDER).")
 
 
 # -- results and memory ------------------------------------------------------------------------------------------
@@ -400,6 +420,33 @@ def stop_hooks(pipe, session: str | None):
             handle.remove()
 
 
+# -- how long it will take ----------------------------------------------------------------------------------------
+def planned_lq_size(task, size: tuple[int, int], degrade_first: bool, fit: str) -> tuple[int, int]:
+    """The LQ size a run of this upload will restore (after fitting, and degrading first when asked)."""
+    budget = input_budget(task, degrade_first)
+    if size[0] * size[1] > budget and fit not in ("crop", "downscale"):
+        raise over_budget(size, budget)
+    width, height = fitted_size(size, budget)
+    if degrade_first:
+        width, height = width - width % task.scale, height - height % task.scale
+        return width // task.scale, height // task.scale
+    return width, height
+
+
+def restore_estimate(task_id: str, method: str, image, steps, degrade_first: bool, fit: str = "refuse",
+                     ir_network: str | None = None) -> float | None:
+    """Seconds a Restore with these settings will take on this server (None: not known yet)."""
+    task, choice = restorers.get_task(task_id), choice_of(method, task_id)
+    size = planned_lq_size(task, read_input(image).size, degrade_first, fit)
+    pipe = get_pipeline(choice, task_id, ir_network)
+    steps = parse_steps(steps, pipe.step_limits(), choice.title)
+    return estimate_seconds(pipe, speed_key(choice, ir_network), size, steps)
+
+
+def speed_key(choice: MethodChoice, ir_network: str | None) -> str:
+    return f"{choice.key}|{ir_network or ''}"
+
+
 # -- the run -----------------------------------------------------------------------------------------------------
 def run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit: str = "refuse",
         session: str | None = None, ir_network: str | None = None, mask=None):
@@ -460,6 +507,7 @@ def run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit:
     finally:
         if lq.width * lq.height * task.scale ** 2 >= LARGE_JOB_PIXELS:
             release_memory()
+    record_speed(speed_key(choice, ir_network), scored.flops.total, scored.seconds, lq.width * lq.height)
     scored.image = with_alpha(scored.image, alpha)  # the metrics above scored the colour alone
     info = {"task": task_id, "method": method, "steps": steps, "seed": seed,
             "input_size": list(lq.size), **scored.info()}

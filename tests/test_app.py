@@ -13,6 +13,7 @@ from PIL import Image
 import restorers
 
 from conftest import random_image
+from leaderboard import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "assets" / "examples"
@@ -101,7 +102,7 @@ def test_ui_path_degrades_first_and_scores_against_the_hq():
     import app
 
     hq = EXAMPLES / "hq_astronaut.png"
-    (before, after), restored, table, cost, info = app.ui_restore("sr_x4", "bicubic", str(hq), 1, 0, True)
+    (before, after), restored, table, cost, info, _ = app.ui_restore("sr_x4", "bicubic", str(hq), 1, 0, True)
     before, after, restored = (Image.open(path) for path in (before, after, restored))
     assert info["input_size"] == [64, 64] and restored.size == (256, 256) and before.size == after.size
     assert restored.format == "PNG" and restored.tobytes() == after.tobytes()
@@ -189,10 +190,10 @@ def test_restore_pressed_before_the_slider_follows_a_method_change_uses_the_meth
     random_image(24, 24, seed=2).save(path)
     default = restorers.load_pipeline("dpir", "sr_x4").step_limits()[1]
     assert default != 4
-    *_, info = app.ui_restore("sr_x4", "dpir", str(path), 4, 0, False, steps_for="resshift")
+    *_, info, _ = app.ui_restore("sr_x4", "dpir", str(path), 4, 0, False, steps_for="resshift")
     assert info["steps"] in (None, default) and info["nfe"] == default + 1
     assert "load_model" in info["time_split_seconds"]  # a first load is its own line, not "read and check"
-    *_, info = app.ui_restore("sr_x4", "dpir", str(path), 4, 0, False, steps_for="dpir")
+    *_, info, _ = app.ui_restore("sr_x4", "dpir", str(path), 4, 0, False, steps_for="dpir")
     assert info["nfe"] == 5
 
 
@@ -317,7 +318,7 @@ def test_holes_painted_with_the_brush_are_the_mask_and_the_input_shows_them(tmp_
     painted = {**canvas, "layers": [layer]}
     mask = app.chosen_mask(None, painted)
     assert mask.mode == "L" and mask.getbbox() == (10, 8, 30, 24)
-    (before, after), *_, info = app.ui_restore("inpaint", "telea", str(photo), None, 0, False, painted=painted)
+    (before, after), *_, info, _ = app.ui_restore("inpaint", "telea", str(photo), None, 0, False, painted=painted)
     shown = Image.open(before).convert("RGB")
     assert shown.getpixel((20, 16)) == (0, 0, 0) and shown.getpixel((2, 2)) == picture.getpixel((2, 2))
     restored = Image.open(after).convert("RGB")
@@ -326,3 +327,29 @@ def test_holes_painted_with_the_brush_are_the_mask_and_the_input_shows_them(tmp_
     Image.new("L", (48, 40), 0).save(file_mask)
     with pytest.raises(gr.Error, match="marks no pixel"):  # the (empty) file wins over the paint
         app.ui_restore("inpaint", "telea", str(photo), None, 0, False, mask=str(file_mask), painted=painted)
+
+
+
+def test_restore_says_how_long_it_will_take_and_asks_before_a_long_run(tmp_path, monkeypatch):
+    """The estimate is counted FLOPs over this process's measured speed: once a method has run, an estimate of the
+    same input is that run's time; a run over the long-run limit asks first and starts on the second press."""
+    import app
+    from leaderboard import estimate
+
+    photo = tmp_path / "photo.png"
+    random_image(40, 32, seed=7).save(photo)
+    label = app.restore_label("sr_x4", "regression", str(photo), None, False, "refuse")
+    assert label.value.startswith("Restore (about")  # before any run: from the conv-stack speed
+    _, _, scored, _ = app.serve("sr_x4", "regression", str(photo), None, 0, False)
+    again = serving.restore_estimate("sr_x4", "regression", str(photo), None, False)
+    assert again == pytest.approx(scored.seconds, rel=1e-6)
+    assert app.restore_label("sr_x4", "regression", None, None, False, "refuse").value == "Restore"
+    monkeypatch.setattr(app, "LONG_RUN_SECONDS", 0.0)
+    first = app.ui_restore("sr_x4", "regression", str(photo), None, 0, False)
+    assert "Press Restore again to start it" in first[3] and first[5]
+    second = app.ui_restore("sr_x4", "regression", str(photo), None, 0, False, confirmed=first[5])
+    assert second[4]["nfe"] == 1 and second[5] is None
+    compare = app.compare_label("sr_x4", str(photo), False, "refuse", None, ["bicubic", "regression"])
+    assert compare.value.startswith("Compare 2 methods (about")
+    assert "ddpm" not in serving.compare_defaults("sr_x4") and "dpir" in serving.compare_defaults("sr_x4")
+    assert estimate.duration_text(None).startswith("time not known")

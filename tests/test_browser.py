@@ -90,10 +90,14 @@ def test_compare_view_runs_every_method_and_zooms(page):
     panel = page.locator(f"#tab-{task.id}")
     panel.locator(".gallery-item, [data-testid='examples'] button, table.table tbody tr").first.click()
     page.locator(f"#preview-{task.id} img").first.wait_for(timeout=30_000)  # the example's preview, to click on
-    panel.get_by_text("Compare all methods on this input").click()
-    panel.locator(f"#compare-{task.id}").click()
+    panel.get_by_text("Compare methods on this input").click()
+    button = panel.locator(f"#compare-{task.id}")
+    methods = serving.compare_defaults(task.id)
+    from playwright.sync_api import expect
+
+    expect(button).to_contain_text(f"Compare {len(methods)} methods (about", timeout=60_000)  # said before the run
+    button.click()
     table = panel.locator(f"#compare-table-{task.id}")
-    methods = app_methods(task.id)
     titles = [serving.choice_of(method, task.id).title for method in methods]
     table.get_by_text(titles[-1], exact=True).filter(visible=True).first.wait_for(timeout=300_000)  # may render twice
     for title in titles:

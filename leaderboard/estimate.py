@@ -1,0 +1,69 @@
+"""How long a restore will take, said before it starts: the counted FLOPs over this process's measured speed.
+
+A run's FLOPs are counted on the meta device (no computation) for the exact input size, steps and tiles it will
+use. The speed is what this process measured for the same method on its earlier runs (FLOPs / seconds), or,
+before its first run, half of the speed of a plain 64-channel 3x3 convolution stack measured here once (network
+pipelines reach 35-80% of it on a CPU). A method whose arithmetic no counter sees (OpenCV's Telea) is estimated
+from its measured seconds per pixel, or said to be unknown until it has run once.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from .evaluate import cached_flops
+
+FIRST_GUESS_EFFICIENCY = 0.5  # of the conv stack's speed, until a method has run here once
+LONG_RUN_SECONDS = 90.0  # an estimate over this asks before it starts
+
+_SPEED: dict[str, float] = {}  # method key -> FLOP/s measured on its runs in this process
+_SECONDS_PER_PIXEL: dict[str, float] = {}  # for methods whose FLOPs are not countable
+_REFERENCE: dict[str, float] = {}
+
+
+def reference_speed() -> float:
+    """FLOP/s of a 64-channel 3x3 convolution stack at 128 x 128 (measured once per process, ~0.3 s)."""
+    if "conv" not in _REFERENCE:
+        stack = torch.nn.Sequential(*[torch.nn.Conv2d(64, 64, 3, padding=1) for _ in range(4)]).eval()
+        x = torch.randn(1, 64, 128, 128)
+        flops = 4 * 2 * 64 * 64 * 9 * 128 * 128
+        with torch.no_grad():
+            stack(x)  # warm-up
+            runs, started = 0, time.perf_counter()
+            while runs < 3 or time.perf_counter() - started < 0.25:
+                stack(x)
+                runs += 1
+        _REFERENCE["conv"] = flops * runs / (time.perf_counter() - started)
+    return _REFERENCE["conv"]
+
+
+def record(key: str, flops: float | None, seconds: float, pixels: int) -> None:
+    """What a finished run measured, so the next estimate of this method uses this machine's real speed."""
+    if seconds <= 0.02:
+        return  # too short to time
+    if flops:
+        _SPEED[key] = flops / seconds
+    else:
+        _SECONDS_PER_PIXEL[key] = seconds / max(pixels, 1)
+
+
+def estimate_seconds(pipe, key: str, lq_size: tuple[int, int], steps: int | None) -> float | None:
+    """Seconds the restore of an LQ of ``lq_size`` (width, height) will take here; None: not known yet."""
+    report = cached_flops(pipe, tuple(lq_size), steps)
+    if not report.countable:
+        per_pixel = _SECONDS_PER_PIXEL.get(key)
+        return None if per_pixel is None else per_pixel * lq_size[0] * lq_size[1]
+    speed = _SPEED.get(key) or FIRST_GUESS_EFFICIENCY * reference_speed()
+    return report.total / speed
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "time not known until it has run once"
+    if seconds < 1.5:
+        return "about a second"
+    if seconds < 90:
+        return f"about {seconds:.0f} s"
+    return f"about {seconds / 60:.0f} min"
