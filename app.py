@@ -330,11 +330,16 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Efficient diffusion image restoration") as demo:
         gr.Markdown(
             "# Efficient diffusion image restoration\n"
-            "Restore an image with few-step diffusion methods and compare them with honest baselines. "
-            "Figures are **measured**: NFE by hooks on the denoising network, TFLOPs by "
-            "`torch.utils.flop_counter`, seconds by the wall clock. A restore's result line is measured on this "
-            "server; each Leaderboard row says where it was measured in its Device column. The default models "
-            "are small CPU checkpoints trained offline (see each model card in `assets/checkpoints`).")
+            "**1.** Pick a task tab and upload a photo (or click an example). **2.** Pick a method; the Restore "
+            "button says how long it will take. **3.** Press Restore, then drag the slider to compare, or open "
+            "*Compare methods* to run several side by side.")
+        with gr.Accordion("What the numbers mean", open=False):
+            gr.Markdown(
+                "Few-step diffusion methods (ResShift, DiffIR, DP-IR) beside honest baselines. Figures are "
+                "**measured**: NFE (network calls) by hooks on the networks, TFLOPs by `torch.utils.flop_counter`, "
+                "seconds by the wall clock. A restore's result line is measured on this server; each Leaderboard row "
+                "says where it was measured in its Device column. The default models are small CPU checkpoints "
+                "trained offline (see each model card in `assets/checkpoints`).")
         with gr.Tabs():
             for task_id in shown_tasks():
                 restore_tab(restorers.get_task(task_id), demo)

@@ -278,11 +278,12 @@ def provenance(training: dict) -> str:
 
 
 def stage_table(training: dict) -> str:
-    lines = ["| stage | steps | batch x crop | peak lr | EMA | photos | wall time | hardware, torch |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| stage | task | steps | batch x crop | peak lr | EMA | photos | wall time | hardware, torch |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for index, stage in enumerate(stages(training), 1):
         start = f"from stage {index - 1}" if stage.get("init_from") else "from scratch"
-        lines.append(f"| {index} ({start}) | {stage['steps']:,} | {stage['batch']} x {stage['crop']}px | "
+        lines.append(f"| {index} ({start}) | {stage.get('task', '')} | {stage['steps']:,} | "
+                     f"{stage['batch']} x {stage['crop']}px | "
                      f"{stage['lr']:g} | {stage['ema']} | {stage.get('photos', '')} | "
                      f"{stage['train_seconds'] / 60:.1f} min | {stage['hardware']}, {stage['torch']} |")
     return "\n".join(lines)

@@ -103,6 +103,12 @@ METHODS: dict[str, MethodSpec] = {
                     "DP-IR here a learned, noise-conditioned refinement of the IR estimate rather than the paper's "
                     "many-step sampler (tau = 250 with 50 DDIM steps for SISR, tau = 5 with DDPM for deblurring). The "
                     "tau sweep in `assets/results/` shows the whole trade-off.",
+        card_task_limits={
+            "realsr_x4": "Its fusion net learned on 800 training crops whose Real-ESRGAN answers were computed once "
+                         "(restorers.training.ir_cache; the RRDB is the slow part), with MSE + LPIPS-Alex on the "
+                         "fused estimate, for the few minutes of CPU the stage table shows; the denoiser was never "
+                         "trained on this degradation. Real-ESRGAN's answer is what it starts from: it refines that "
+                         "answer and cannot undo what the RRDB got wrong."},
         steps_help="1 to {most} denoising steps after the one-shot jump to t = {most}: {most} is DDPM, fewer is "
                    "DDIM; NFE = steps + 1 (the IR network's pass)"),
     "ddpm": MethodSpec(
@@ -139,10 +145,18 @@ METHODS: dict[str, MethodSpec] = {
                     "300k-1M iterations. The stage-1 oracle (CPEN_S1 sees the ground truth) is exported beside it by "
                     "the trainer but not shipped.",
         card_task_limits={
-                          "inpaint": "It was trained with L1 only (no adversarial or perceptual loss, unlike the "
-                                     "paper's LaMa-based training), so large holes come back smooth and blurry rather "
-                                     "than with invented texture; holes larger than those it saw (5-50% of a 128-pixel "
-                                     "crop) are harder still."},
+                          "realsr_x4": "It is the bicubic sr_x4 checkpoint fine-tuned end to end (CPEN_S2, the 4-step "
+                                       "IPR chain from noise and the DIRformer, restorers.training.finetune_diffir) on "
+                                       "the Real-ESRGAN degradation with L1 + LPIPS-Alex, for the few minutes of CPU "
+                                       "the stage table shows; no GAN term was tried in that budget, and it does not "
+                                       "reach the pretrained Real-ESRGAN's LPIPS (the comparison above).",
+                          "inpaint": "Its first two stages used L1 only on simpler masks (5-50% of a 128-pixel "
+                                     "crop); the last two fine-tuned it end to end (restorers.training."
+                                     "finetune_diffir) with L1 + LPIPS-Alex on LaMa's evaluation masks (1-60%), a few "
+                                     "hundred steps on this CPU. There is no adversarial loss (the paper's LaMa-based "
+                                     "training has one), so large holes still come back smooth rather than with "
+                                     "invented texture, and its lead over OpenCV's Telea fill on holes over 40% is "
+                                     "small (the README's per-bin table)."},
         steps_help="1 to {most} steps of the IPR chain (a small MLP on a 256-vector); NFE = steps + 1 (the "
                    "DIRformer's single pass). Fewer steps skip chain states; the image network still runs once"),
     "diffir_direct": MethodSpec(

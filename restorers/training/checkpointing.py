@@ -76,3 +76,14 @@ def store_half(folder: str | Path) -> None:
         tensors = load_file(file)
         save_file({k: v.half() if v.dtype == torch.float32 else v for k, v in tensors.items()}, file,
                   metadata={"format": "pt"})
+
+
+def strip_source_paths(folder: str | Path) -> None:
+    """Drop diffusers' ``_name_or_path`` (where a component was loaded from on the training machine) from an
+    exported folder's configs: a shipped checkpoint names no build path."""
+    import json
+
+    for config in Path(folder).rglob("config.json"):
+        data = json.loads(config.read_text())
+        if data.pop("_name_or_path", None) is not None:
+            config.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -23,7 +23,7 @@ from torch import nn
 
 from ..diffir.pipeline import DiffIRPipeline
 from ..tasks import get_task
-from .checkpointing import store_half
+from .checkpointing import store_half, strip_source_paths
 from .loop import add_training_arguments, earlier_stages, train
 from .pairs import split_conditions, task_pairs
 
@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> dict:
     def export(ema: DiffIRModules) -> None:
         ema.pipeline().save_pretrained(args.out, safe_serialization=True)
         store_half(args.out)
+        strip_source_paths(args.out)
 
     return train(model, loss_fn, export, args, stages, scale=scale, degrade=degrade)
 

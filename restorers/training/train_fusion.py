@@ -32,6 +32,7 @@ from ..nn.spandrel_network import SpandrelNetwork
 from ..regression.network import ResidualSRNet
 from ..registry import CHECKPOINTS
 from .loop import add_training_arguments, initialise_from, train
+from .checkpointing import strip_source_paths
 from .ir_cache import CachedIRPairs
 from .pairs import task_pairs
 
@@ -121,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
         pipe = DPIRPipeline(ir_network=ir_network, denoiser=denoiser, fusion=ema, scheduler=scheduler, sf=scale,
                             num_inference_steps=args.default_steps)
         pipe.save_pretrained(args.out, safe_serialization=True)
+        strip_source_paths(args.out)
 
     train(fusion, loss_fn, export, args, stages, scale=scale, degrade=degrade,
           make_sampler=cached if args.cache_crops else None)
