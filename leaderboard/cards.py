@@ -270,7 +270,10 @@ def provenance(training: dict) -> str:
     lines = [f"{len(ids)} photos from the offline corpus (`python -m restorers.training.corpus list` shows each with "
              "its file and licence):", ""]
     lines += [f"* {package}: {count}" for package, count in per_package.most_common()]
-    lines += ["", "Licences of those photos: " + ", ".join(sorted({licence(get_photo(i)) for i in ids})) + ".", "",
+    # recorded by the trainer, which had the corpus unpacked; a card renders the same on a machine without it
+    recorded = training.get("photo_licences") or {}
+    licences = {recorded.get(i) or licence(get_photo(i)) for i in ids}
+    lines += ["", "Licences of those photos: " + ", ".join(sorted(licences)) + ".", "",
               "Photo ids: " + ", ".join(f"`{i}`" for i in ids) + "."]
     if training.get("photo_source"):
         lines += ["", f"The photos came as a {training['photo_source']} (`python -m restorers.training.photo_pack`)."]
