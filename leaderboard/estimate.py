@@ -17,6 +17,7 @@ from .evaluate import cached_flops
 
 FIRST_GUESS_EFFICIENCY = 0.5  # of the conv stack's speed, until a method has run here once
 LONG_RUN_SECONDS = 90.0  # an estimate over this asks before it starts
+MIN_TIMED_FLOPS = 2e11  # runs below this many FLOPs (a thumbnail) do not set a method's measured speed
 
 _SPEED: dict[str, float] = {}  # method key -> FLOP/s measured on its runs in this process
 _SECONDS_PER_PIXEL: dict[str, float] = {}  # for methods whose FLOPs are not countable
@@ -44,7 +45,8 @@ def record(key: str, flops: float | None, seconds: float, pixels: int) -> None:
     if seconds <= 0.02:
         return  # too short to time
     if flops:
-        _SPEED[key] = flops / seconds
+        if flops >= MIN_TIMED_FLOPS:  # a tiny run is all overhead: its speed would overstate a photo's time
+            _SPEED[key] = flops / seconds
     else:
         _SECONDS_PER_PIXEL[key] = seconds / max(pixels, 1)
 
