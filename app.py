@@ -20,7 +20,7 @@ from PIL import Image
 
 import restorers
 from leaderboard import serving
-from leaderboard.estimate import LONG_RUN_SECONDS, duration_text
+from leaderboard.estimate import LONG_RUN_SECONDS, duration_text, measured as estimate_measured
 from leaderboard.metrics import METRICS
 from leaderboard.serving import MAX_SEED, STOPPED, RequestError, default_method, shown_tasks
 from leaderboard.table import RANK_METRIC, leaderboard_view as table_view, metric_header
@@ -82,7 +82,9 @@ def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, 
     mask = chosen_mask(mask, painted)
     asked = "|".join(map(str, (task, method, image, steps, degrade_first, fit, ir_network)))
     seconds = estimate_of(task, method, image, steps, degrade_first, fit, ir_network)
-    if seconds is not None and seconds > LONG_RUN_SECONDS and confirmed != asked:
+    measured = estimate_measured(serving.speed_key(serving.choice_of(method, task), ir_network)) \
+        if seconds is not None else False
+    if measured and seconds > LONG_RUN_SECONDS and confirmed != asked:
         return (gr.skip(), gr.skip(), gr.skip(),
                 f"**This run will take {duration_text(seconds)}** on this server (counted FLOPs at this server's "
                 "measured speed). Press Restore again to start it, or choose Downscale under 'Too large?' for a "

@@ -61,6 +61,12 @@ def estimate_seconds(pipe, key: str, lq_size: tuple[int, int], steps: int | None
     return report.total / speed
 
 
+def measured(key: str) -> bool:
+    """Whether this method's speed comes from its own runs here (only then does a long estimate ask first: the
+    first guess, from a conv stack timed once, may have been timed while the CPU was busy)."""
+    return key in _SPEED or key in _SECONDS_PER_PIXEL
+
+
 def duration_text(seconds: float | None) -> str:
     if seconds is None:
         return "time not known until it has run once"
