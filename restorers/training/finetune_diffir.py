@@ -24,7 +24,7 @@ from torch import nn
 from ..diffir.pipeline import DiffIRPipeline
 from ..tasks import get_task
 from .checkpointing import store_half, strip_source_paths
-from .loop import add_training_arguments, earlier_stages, train
+from .loop import add_training_arguments, earlier_stages, train, perceptual_loss
 from .pairs import split_conditions, task_pairs
 
 
@@ -69,14 +69,7 @@ def main(argv: list[str] | None = None) -> dict:
     args.trainer = "restorers.training.finetune_diffir"
     args.trainer_args = f"--task {args.task} --lpips-weight {args.lpips_weight:g}"
 
-    perceptual = None
-    if args.lpips_weight:
-        from ..lpips_weights import ensure, lpips_alex
-
-        available, why = ensure()
-        if not available:
-            parser.error(f"--lpips-weight needs the LPIPS backbone: {why}")
-        perceptual = lpips_alex()
+    perceptual = perceptual_loss(parser, args.lpips_weight)
 
     def loss_fn(module: DiffIRModules, hq: torch.Tensor, lq: torch.Tensor, generator: torch.Generator):
         out = module(lq, generator)

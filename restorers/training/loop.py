@@ -173,3 +173,15 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, torch.Tens
     log.write(f"exported {args.out} after {step} steps, {elapsed / 60:.1f} min of training "
               f"({(time.time() - started) / 60:.1f} min this session)\n")
     return info
+
+
+def perceptual_loss(parser: argparse.ArgumentParser, weight: float) -> torch.nn.Module | None:
+    """LPIPS-Alex for an ``--lpips-weight`` term (None at weight 0); a missing backbone ends the run in one line."""
+    if not weight:
+        return None
+    from ..lpips_weights import ensure, lpips_alex
+
+    available, why = ensure()
+    if not available:
+        parser.error(f"--lpips-weight needs the LPIPS backbone: {why}")
+    return lpips_alex()

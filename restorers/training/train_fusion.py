@@ -31,7 +31,7 @@ from ..dpir.scheduler import DPIRScheduler
 from ..nn.spandrel_network import SpandrelNetwork
 from ..regression.network import ResidualSRNet
 from ..registry import CHECKPOINTS
-from .loop import add_training_arguments, initialise_from, train
+from .loop import add_training_arguments, initialise_from, train, perceptual_loss
 from .checkpointing import strip_source_paths
 from .ir_cache import CachedIRPairs
 from .pairs import task_pairs
@@ -100,14 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     scheduler = DPIRScheduler(tau=args.tau)
     fusion = FusionNet(**EMBEDDED_CONFIG)
     stages = initialise_from(fusion, args.init_from, "fusion") if args.init_from else []
-    perceptual = None
-    if args.lpips_weight:
-        from ..lpips_weights import ensure, lpips_alex
-
-        available, why = ensure()
-        if not available:
-            parser.error(f"--lpips-weight needs the LPIPS backbone: {why}")
-        perceptual = lpips_alex()
+    perceptual = perceptual_loss(parser, args.lpips_weight)
 
     def loss_fn(model, hq, lq_or_ir, generator):
         ir_estimate = lq_or_ir if args.cache_crops else ir_network(lq_or_ir).clamp(0.0, 1.0)

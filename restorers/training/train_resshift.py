@@ -25,7 +25,7 @@ from ..resshift.pipeline import ResShiftPipeline
 from ..resshift.scheduler import ResShiftScheduler
 from ..degradations.realesrgan import RESSHIFT_REALSR
 from ..resshift.unet import ResShiftUNet
-from .loop import add_training_arguments, initialise_from, train
+from .loop import add_training_arguments, initialise_from, train, perceptual_loss
 
 SCALE = 4
 EMBEDDED_UNET_CONFIG = dict(
@@ -63,14 +63,7 @@ def main(argv: list[str] | None = None) -> None:
                              "LPIPS-VGG with weight 1; VGG is not available offline)")
     args = parser.parse_args(argv)
     args.trainer_args = f"--task {args.task}" + (f" --lpips-weight {args.lpips_weight:g}" if args.lpips_weight else "")
-    perceptual = None
-    if args.lpips_weight:
-        from ..lpips_weights import ensure, lpips_alex
-
-        available, why = ensure()
-        if not available:
-            parser.error(f"--lpips-weight needs the LPIPS backbone: {why}")
-        perceptual = lpips_alex()
+    perceptual = perceptual_loss(parser, args.lpips_weight)
     degrade = RESSHIFT_REALSR if args.task == "realsr_x4" else None
 
     unet = ResShiftUNet(**EMBEDDED_UNET_CONFIG)
