@@ -90,14 +90,15 @@ def test_a_converted_face_checkpoint_loads_into_the_face_task_and_the_app_lists_
     assert isinstance(out, Image.Image) and out.size == (64, 64)
 
     import app
+    from leaderboard import serving
 
     monkeypatch.setenv("RESTORERS_CHECKPOINTS", str(tmp_path))
-    assert app.available_methods("faceir") == ["identity", "resshift@resshift-faceir"]
+    assert serving.available_methods("faceir") == ["identity", "resshift@resshift-faceir"]
     assert "faceir" in app.shown_tasks()
     assert app.default_method(restorers.get_task("faceir")) == "resshift@resshift-faceir"  # not the input
-    assert "resshift@resshift-faceir" not in app.available_methods("sr_x4")  # made for faces, offered for faces
+    assert "resshift@resshift-faceir" not in serving.available_methods("sr_x4")  # made for faces, offered for faces
     monkeypatch.setenv("RESTORERS_CHECKPOINTS", str(tmp_path / "none"))
-    assert app.available_methods("faceir") == ["identity"]
+    assert serving.available_methods("faceir") == ["identity"]
     assert "faceir" not in app.shown_tasks() and "sr_x4" in app.shown_tasks()  # no restorer: no Face tab
 
 

@@ -416,8 +416,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-def licences_of(ids: list[str]) -> dict[str, str]:
-    """Each photo's licence as this machine's unpacked corpus states it (a trainer records them in training.json)."""
-    return {i: licence(get_photo(i)) for i in ids}

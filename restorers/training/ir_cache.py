@@ -24,7 +24,8 @@ SAVE_EVERY = 8  # chunks between saves of the cache (each save rewrites the whol
 class CachedIRPairs:
     def __init__(self, sampler: SRPairSampler, ir_network: torch.nn.Module, count: int, path: str | Path,
                  seed: int = 0, log=None):
-        self.photo_ids, self.pyramids = sampler.photo_ids, sampler.pyramids
+        self.photo_ids, self.photo_licences = sampler.photo_ids, sampler.photo_licences
+        self.pyramids = sampler.pyramids
         self.rng = np.random.default_rng(seed + 1)
         path = Path(path)
         hq, ir = [], []

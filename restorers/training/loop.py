@@ -19,7 +19,6 @@ from typing import Callable
 import torch
 
 from .checkpointing import load_training_state, save_training_state
-from .corpus import licences_of
 from .pairs import SRPairSampler
 
 
@@ -167,7 +166,7 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, torch.Tens
     info = {**stage, "steps": sum(s["steps"] for s in stages),
             "train_seconds": round(sum(s["train_seconds"] for s in stages), 1),
             "parameters": sum(p.numel() for p in ema.parameters()), "training_photos": sampler.photo_ids,
-            "photo_licences": licences_of(sampler.photo_ids),
+            "photo_licences": sampler.photo_licences,
             "stages": stages}
     (Path(args.out) / "training.json").write_text(json.dumps(info, indent=2))
     log.write(f"exported {args.out} after {step} steps, {elapsed / 60:.1f} min of training "

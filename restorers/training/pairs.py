@@ -10,7 +10,7 @@ from PIL import Image
 
 from ..degradations import matlab_imresize
 from ..tasks import get_task
-from .corpus import load_photo, training_photos
+from .corpus import licence, load_photo, training_photos
 from .data import dead_leaves
 
 
@@ -38,16 +38,17 @@ class SRPairSampler:
     def __init__(self, crop: int = 128, scale: int = 4, photo_fraction: float = 0.85, pool_size: int = 256,
                  seed: int = 0, photos: list | None = None,
                  degrade: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
-                 arrays: tuple[list[str], list[np.ndarray]] | None = None):
+                 arrays: tuple[list[str], list[np.ndarray], dict[str, str]] | None = None):
         if crop % scale:
             raise ValueError("the crop must be a multiple of the scale")
         self.crop, self.scale, self.photo_fraction, self.degrade = crop, scale, photo_fraction, degrade
         self.rng = np.random.default_rng(seed)
-        if arrays is not None:  # (ids, uint8 arrays), e.g. a photo pack on a machine without the corpus
-            self.photo_ids, loaded = list(arrays[0]), arrays[1]
+        if arrays is not None:  # (ids, uint8 arrays, licences), e.g. a photo pack on a machine without the corpus
+            self.photo_ids, loaded, self.photo_licences = list(arrays[0]), arrays[1], dict(arrays[2])
         else:
             chosen = training_photos() if photos is None else photos
             self.photo_ids = [p.id for p in chosen]
+            self.photo_licences = {p.id: licence(p) for p in chosen}
             loaded = (load_photo(photo.id) for photo in chosen)
         self.pyramids = []
         for array in loaded:

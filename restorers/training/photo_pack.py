@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .corpus import load_photo, training_photos
+from .corpus import licence, load_photo, training_photos
 
 
 def write_pack(out: Path, quality: int = 95) -> list[dict]:
@@ -28,17 +28,19 @@ def write_pack(out: Path, quality: int = 95) -> list[dict]:
         image = Image.fromarray(array).resize((width // 2, height // 2), Image.Resampling.LANCZOS)
         name = f"{index:03d}.jpg"
         image.save(out / name, quality=quality, subsampling=0)
-        entries.append({"file": name, "photo_id": photo.id, "size": [width // 2, height // 2]})
+        entries.append({"file": name, "photo_id": photo.id, "size": [width // 2, height // 2],
+                        "licence": licence(photo)})  # the GPU machine has no copyright files to read it from
     (out / "manifest.json").write_text(json.dumps(entries, indent=1))
     return entries
 
 
-def read_pack(folder: str | Path) -> tuple[list[str], list[np.ndarray]]:
-    """(photo ids, uint8 arrays) of a pack written by :func:`write_pack`."""
+def read_pack(folder: str | Path) -> tuple[list[str], list[np.ndarray], dict[str, str]]:
+    """(photo ids, uint8 arrays, licence of each id) of a pack written by :func:`write_pack`."""
     folder = Path(folder)
     entries = json.loads((folder / "manifest.json").read_text())
     arrays = [np.asarray(Image.open(folder / e["file"]).convert("RGB")) for e in entries]
-    return [e["photo_id"] for e in entries], arrays
+    licences = {e["photo_id"]: e.get("licence", "unknown (not recorded in the photo pack)") for e in entries}
+    return [e["photo_id"] for e in entries], arrays, licences
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -39,7 +39,6 @@ from ..diffir.presets import EMBEDDED_PRESETS, stage1_cpen
 from ..diffir.scheduler import DiffIRScheduler
 from ..tasks import get_task
 from .checkpointing import store_half
-from .corpus import licences_of
 from .loop import update_ema
 from .pairs import SRPairSampler, task_pairs
 
@@ -239,7 +238,7 @@ def main(argv: list[str] | None = None) -> dict:
               "train_seconds_stage2": round(state["elapsed"][1], 1), "batch": args.batch, "crop": args.crop,
               "lr": args.lr, "ema": args.ema, "seed": args.seed, "hardware": hardware, "torch": torch.__version__,
               "precision": "bf16 autocast" if cuda else "fp32", "training_photos": sampler.photo_ids,
-              "photo_licences": licences_of(sampler.photo_ids),
+              "photo_licences": sampler.photo_licences,
               "photo_source": "photo pack (half size, JPEG q95)" if args.photo_pack else "corpus",
               "trainer_args": " ".join(argv) if argv else ""}
     sf = get_task(args.task).scale
