@@ -13,6 +13,8 @@ import time
 
 import torch
 
+from restorers.building import BUILD_LOCK
+
 from .evaluate import cached_flops
 
 FIRST_GUESS_EFFICIENCY = 0.5  # of the conv stack's speed, until a method has run here once
@@ -27,7 +29,8 @@ _REFERENCE: dict[str, float] = {}
 def reference_speed() -> float:
     """FLOP/s of a 64-channel 3x3 convolution stack at 128 x 128 (measured once per process, ~0.3 s)."""
     if "conv" not in _REFERENCE:
-        stack = torch.nn.Sequential(*[torch.nn.Conv2d(64, 64, 3, padding=1) for _ in range(4)]).eval()
+        with BUILD_LOCK:  # restorers.building: not while a pipeline loads in another thread
+            stack = torch.nn.Sequential(*[torch.nn.Conv2d(64, 64, 3, padding=1) for _ in range(4)]).eval()
         x = torch.randn(1, 64, 128, 128)
         flops = 4 * 2 * 64 * 64 * 9 * 128 * 128
         with torch.no_grad():

@@ -21,6 +21,7 @@ from PIL import Image
 from restorers.image_io import pil_to_tensor
 
 from restorers import lpips_weights
+from restorers.building import BUILD_LOCK
 
 
 def torch_hub_dir() -> Path:
@@ -93,7 +94,8 @@ def _metric_model(name: str):
 
     if spec.needs_files:  # never let a learned metric reach for the network from here
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    return pyiqa.create_metric(spec.pyiqa_name, device=torch.device("cpu"), as_loss=False, **spec.pyiqa_kwargs)
+    with BUILD_LOCK:  # not while another thread's from_pretrained has torch.nn.Module patched (restorers.building)
+        return pyiqa.create_metric(spec.pyiqa_name, device=torch.device("cpu"), as_loss=False, **spec.pyiqa_kwargs)
 
 
 def unavailable_reason(name: str, width: int, height: int, has_reference: bool, crop_border: int = 0) -> str | None:

@@ -23,6 +23,7 @@ import torch
 from PIL import Image
 
 import restorers
+from restorers.building import BUILD_LOCK
 from leaderboard.estimate import estimate_seconds, record as record_speed
 from leaderboard.evaluate import restore_and_score
 from leaderboard.metrics import METRICS
@@ -171,7 +172,8 @@ def _load(choice: MethodChoice, task_id: str, ir_path: str | None):
 def get_pipeline(choice: MethodChoice, task_id: str, ir_network: str | None = None):
     """The ready pipeline for a parsed choice; ``ir_network`` is a name from the IR-network list."""
     try:
-        return _load(choice, task_id, ir_network_path(choice, ir_network))
+        with BUILD_LOCK:  # one load per key (a second caller waits for the cache), none during another's build
+            return _load(choice, task_id, ir_network_path(choice, ir_network))
     except (FileNotFoundError, ValueError) as err:
         if isinstance(err, RequestError):
             raise

@@ -16,6 +16,7 @@ from pathlib import Path
 logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 from . import official
+from .building import BUILD_LOCK
 from .registry import METHODS, default_checkpoint, get_method
 from .tasks import get_task, list_tasks
 
@@ -39,6 +40,12 @@ def load_pipeline(method: str, task: str, checkpoint: str | None = None, device:
     ``compile``: compile the networks for CPU inference (``enable_compile``; ResShift declares what it compiles):
     faster per image after a minute or two of compiling per input shape, so worth it for sweeps.
     """
+    with BUILD_LOCK:  # from_pretrained patches torch.nn.Module process-wide while it builds (restorers.building)
+        return _load_pipeline(method, task, checkpoint, device, ir_network, compile)
+
+
+def _load_pipeline(method: str, task: str, checkpoint: str | None, device: str, ir_network: str | None,
+                   compile: bool):
     spec = get_method(method)
     scale = get_task(task).scale
     if task not in spec.tasks:

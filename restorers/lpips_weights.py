@@ -107,10 +107,12 @@ def lpips_alex() -> torch.nn.Module:
     import lpips
     from safetensors.torch import load_file
 
-    with warnings.catch_warnings():  # lpips still passes torchvision's deprecated ``pretrained=``
+    from .building import BUILD_LOCK
+
+    with BUILD_LOCK, warnings.catch_warnings():  # lpips still passes torchvision's deprecated ``pretrained=``
         warnings.simplefilter("ignore", UserWarning)
         model = lpips.LPIPS(net="alex", pnet_rand=True, verbose=False)  # pnet_rand: no torchvision download
-    model.net.load_state_dict(load_file(alexnet_path()), strict=True)
+        model.net.load_state_dict(load_file(alexnet_path()), strict=True)
     return model.eval().requires_grad_(False)
 
 

@@ -66,6 +66,19 @@ def shown_tasks() -> list[str]:
 TASKS = shown_tasks()
 
 
+def wait_for_result(page, target, timeout_s: float):
+    """Wait for ``target`` to show, failing at once with the app's message if an error toast comes instead (a
+    failed run would otherwise cost the whole timeout)."""
+    errors = page.locator(".toast-body.error")
+    for _ in range(int(timeout_s * 2)):
+        if target.count() and target.first.is_visible():
+            return
+        if errors.count():
+            pytest.fail(f"the app showed an error instead: {errors.first.inner_text()!r}")
+        page.wait_for_timeout(500)
+    pytest.fail(f"nothing appeared in {timeout_s:.0f} s")
+
+
 @pytest.mark.parametrize("task_id", TASKS)
 def test_restore_an_example_in_each_task_tab(page, task_id):
     task = restorers.get_task(task_id)
@@ -75,7 +88,7 @@ def test_restore_an_example_in_each_task_tab(page, task_id):
     page.wait_for_timeout(1500)
     panel.locator(f"#restore-{task_id}").click()
     cost = panel.locator(f"#cost-{task_id}")
-    cost.get_by_text("NFE").wait_for(timeout=240_000)
+    wait_for_result(page, cost.get_by_text("NFE"), 240)
     text = cost.inner_text()
     assert "TFLOPs" in text and "seconds" in text
     assert "degraded" in text  # the example is a clean HQ photo: the page says what was restored
@@ -99,7 +112,7 @@ def test_compare_view_runs_every_method_and_zooms(page):
     button.click()
     table = panel.locator(f"#compare-table-{task.id}")
     titles = [serving.choice_of(method, task.id).title for method in methods]
-    table.get_by_text(titles[-1], exact=True).filter(visible=True).first.wait_for(timeout=300_000)  # may render twice
+    wait_for_result(page, table.get_by_text(titles[-1], exact=True).filter(visible=True), 300)  # may render twice
     for title in titles:
         assert table.get_by_text(title, exact=True).count() >= 1, title
     zoom = panel.locator(f"#zoom-gallery-{task.id} img")

@@ -70,3 +70,37 @@ def test_size_mismatch_is_an_error():
 
 def test_every_metric_declares_its_direction():
     assert metrics.METRICS["psnr_y"].arrow == "↑" and metrics.METRICS["gmsd"].arrow == "↓"
+
+
+def test_a_metric_built_while_another_thread_loads_a_pipeline_gets_real_weights():
+    """diffusers' from_pretrained patches torch.nn.Module process-wide (accelerate's init_empty_weights): in the
+    demo a metric first built during a concurrent load came out on the meta device and every later restore
+    failed with "Tensor.item() cannot be called on meta tensors"."""
+    import threading
+
+    from accelerate import init_empty_weights
+
+    from leaderboard import metrics
+    from restorers.building import BUILD_LOCK
+
+    loading, done = threading.Event(), threading.Event()
+
+    def load_in_another_thread():  # what restorers.load_pipeline does around from_pretrained
+        with BUILD_LOCK, init_empty_weights():
+            loading.set()
+            done.wait(1.0)
+
+    thread = threading.Thread(target=load_in_another_thread)
+    metrics._metric_model.cache_clear()
+    metrics.lpips_weights.lpips_alex.cache_clear()
+    thread.start()
+    loading.wait()
+    try:
+        image = Image.new("RGB", (32, 32), (90, 120, 30))
+        for name in ("lpips", "ssim_y"):
+            model = metrics._metric_model(name)
+            assert all(p.device.type == "cpu" for p in model.parameters()), name
+        assert metrics.compute_metric("lpips", image, image) == pytest.approx(0.0, abs=1e-6)
+    finally:
+        done.set()
+        thread.join()
