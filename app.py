@@ -19,11 +19,9 @@ import pandas as pd
 from PIL import Image
 
 import restorers
-from leaderboard import serving
-from leaderboard.estimate import LONG_RUN_SECONDS, duration_text, measured as estimate_measured
-from leaderboard.metrics import METRICS
+from leaderboard import forecast, result_text, serving
 from leaderboard.serving import MAX_SEED, STOPPED, RequestError, default_method, shown_tasks
-from leaderboard.table import RANK_METRIC, leaderboard_view as table_view, metric_header
+from leaderboard.leaderboard_tab import leaderboard_tab
 from restorers.paths import EXAMPLES
 
 SR_TASK = "sr_x4"
@@ -79,24 +77,33 @@ def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, 
     first: it starts when Restore is pressed again with the same settings (``confirmed`` is what was asked)."""
     if steps_for is not None and steps_for != method:
         steps = None
-    mask = chosen_mask(mask, painted)
+    mask = serving.chosen_mask(mask, painted)
     asked = "|".join(map(str, (task, method, image, steps, degrade_first, fit, ir_network)))
-    seconds = estimate_of(task, method, image, steps, degrade_first, fit, ir_network)
-    measured = estimate_measured(serving.speed_key(serving.choice_of(method, task), ir_network)) \
-        if seconds is not None else False
-    if measured and seconds > LONG_RUN_SECONDS and confirmed != asked:
-        return (gr.skip(), gr.skip(), gr.skip(),
-                f"**This run will take {duration_text(seconds)}** on this server (counted FLOPs at this server's "
-                "measured speed). Press Restore again to start it, or choose Downscale under 'Too large?' for a "
-                "quicker one.", gr.skip(), asked)
+    question = forecast.long_run_question(task, method, image, steps, degrade_first, fit, ir_network)
+    if question is not None and confirmed != asked:
+        return gr.skip(), gr.skip(), gr.skip(), question, gr.skip(), asked, gr.skip()
     session = session_of(request)
     STOPPED.discard(session)  # a new run starts unstopped
     progress(0, desc="waiting for the CPU")
     lq, _, scored, info = serve(task, method, image, steps, seed, degrade_first, fit, session, ir_network, mask)
     shown_lq = lq.resize(scored.image.size, Image.NEAREST)  # pixels as they are, no interpolation credit
     result = serving.png_file(scored.image, serving.download_name(image, task, method))
-    return ((serving.png_file(shown_lq, "input"), result), result, serving.metrics_frame(scored),
-            serving.cost_markdown(info), info, None)
+    return ((serving.png_file(shown_lq, "input"), result), result, result_text.metrics_frame(scored),
+            result_text.cost_markdown(info), info, None,
+            (scored.image, serving.download_name(image, task, method)))
+
+
+def ui_download(result, output_format: str, quality):
+    """The download of the last result in the chosen format (re-encoded on a format change, no new run)."""
+    if result is None:
+        return gr.DownloadButton(visible=False)
+    image, name = result
+    with user_errors():
+        path = serving.image_file(image, name, output_format, quality)
+    size = os.path.getsize(path)
+    what = output_format if output_format == "PNG" else f"{output_format}, quality {int(quality)}"
+    return gr.DownloadButton(f"Download {what} ({size / 1e6:.2f} MB)" if size >= 1e5 else
+                             f"Download {what} ({size / 1e3:.0f} kB)", value=path, visible=True)
 
 
 def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse", ir_network: str | None = None,
@@ -104,7 +111,7 @@ def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse",
                progress=gr.Progress(track_tqdm=True)):
     """The chosen methods (default: all but the slow baselines) on the same input at their default steps: images,
     costs and metrics side by side."""
-    mask = chosen_mask(mask, painted)
+    mask = serving.chosen_mask(mask, painted)
     methods = serving.compare_defaults(task) if methods is None else methods
     if not methods:
         raise gr.Error("Tick at least one method to compare.", print_exception=False)
@@ -122,40 +129,19 @@ def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse",
     for method, scored, info in results:
         title = serving.choice_of(method, task).title
         shown.append((f"{title}: NFE {scored.nfe}, {scored.seconds:.2f} s", scored.image))
-        rows.append(serving.compare_row(title, scored, info))
+        rows.append(result_text.compare_row(title, scored, info))
         files.append(serving.png_file(scored.image, serving.download_name(image, task, method)))
     gallery = [(serving.png_file(im, "compare"), label) for label, im in shown]
     return gallery, pd.DataFrame(rows), files, shown
 
 
-def estimate_of(task: str, method: str, image, steps, degrade_first: bool, fit: str, ir_network) -> float | None:
-    """Seconds a run will take, or None when it cannot be estimated (no image yet, a refusal to come)."""
-    try:
-        return serving.restore_estimate(task, method, image, steps, degrade_first, fit, ir_network)
-    except RequestError:
-        return None
+def restore_label(*settings):
+    """The Restore button says how long the run will take (leaderboard.forecast)."""
+    return gr.Button(value=forecast.restore_button_text(*settings))
 
 
-def restore_label(task: str, method: str, image, steps, degrade_first: bool, fit: str, ir_network=None):
-    """The Restore button says how long the run will take, from counted FLOPs and this server's speed."""
-    try:
-        seconds = serving.restore_estimate(task, method, image, steps, degrade_first, fit, ir_network)
-    except RequestError:  # no image yet, or one the run will refuse (it says why when pressed)
-        return gr.Button(value="Restore")
-    return gr.Button(value=f"Restore ({duration_text(seconds)})")
-
-
-def compare_label(task: str, image, degrade_first: bool, fit: str, ir_network, methods: list[str]):
-    """The Compare button says how many methods it runs and how long they will take together."""
-    if not methods:
-        return gr.Button(value="Compare (tick a method)")
-    count = f"{len(methods)} method{'s' * (len(methods) != 1)}"
-    if not image:
-        return gr.Button(value=f"Compare {count}")
-    times = [estimate_of(task, m, image, None, degrade_first, fit, ir_network) for m in methods]
-    known = [t for t in times if t is not None]
-    total = duration_text(sum(known)) if known else duration_text(None)
-    return gr.Button(value=f"Compare {count} ({total}{' + unknown' if len(known) < len(times) and known else ''})")
+def compare_label(*settings):
+    return gr.Button(value=forecast.compare_button_text(*settings))
 
 
 def ui_zoom(shown, preview: Image.Image | None, evt: gr.SelectData):
@@ -163,7 +149,7 @@ def ui_zoom(shown, preview: Image.Image | None, evt: gr.SelectData):
     if not shown or preview is None:
         raise gr.Error("Run 'Compare all methods' first, then click the point to zoom on the input preview.",
                        print_exception=False)
-    return serving.zoom_crops(shown, evt.index[0] / preview.width, evt.index[1] / preview.height)
+    return result_text.zoom_crops(shown, evt.index[0] / preview.width, evt.index[1] / preview.height)
 
 
 def show_preview(path):
@@ -177,13 +163,7 @@ def show_preview(path):
 def show_preview_and_canvas(path):
     """The preview, and the same picture as the brush's canvas (inpainting tabs), its old paint cleared."""
     picture = show_preview(path)
-    canvas = {"background": picture, "layers": [], "composite": picture} if picture is not None else None
-    return picture, canvas
-
-
-def chosen_mask(mask_file, painted):
-    """The uploaded mask file when there is one, else the holes painted with the brush (None: neither)."""
-    return mask_file or serving.painted_mask(painted)
+    return picture, serving.brush_canvas(picture)
 
 
 def on_method_change(method: str, task: str, ir_network: str | None = None):
@@ -196,19 +176,6 @@ def on_method_change(method: str, task: str, ir_network: str | None = None):
 def ir_network_visible(method: str, task: str):
     with user_errors():
         return gr.Dropdown(visible=serving.choice_of(method, task).spec.swappable_ir_network)
-
-
-# -- leaderboard ----------------------------------------------------------------------------------------
-def leaderboard_for_task(task: str, dataset: str):
-    """A new task shows its own ranking metric (LPIPS for real-world SR, PSNR-Y elsewhere)."""
-    return leaderboard_view(task, dataset, RANK_METRIC)
-
-
-def leaderboard_view(task: str, dataset: str, metric: str):
-    view = table_view(task, dataset, metric)
-    return (gr.Dropdown(choices=view.datasets, value=view.dataset),
-            gr.Dropdown(choices=view.metric_choices, value=view.metric), view.table, view.by_nfe, view.by_tflops,
-            view.details, view.note, view.devices_note)
 
 
 def example_rows(kind: str, task_id: str = SR_TASK) -> list[list]:
@@ -276,6 +243,12 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                                        headers=["metric", "value", "note"], interactive=False, wrap=True)
                 restored = gr.Image(label="Restored image (lossless PNG)", format="png", type="pil",
                                     interactive=False)
+                with gr.Row():
+                    output_format = gr.Radio(list(serving.OUTPUT_FORMATS), value="PNG", label="Download format",
+                                             info=" · ".join(f"{k}: {v}" for k, v in serving.OUTPUT_FORMATS.items()))
+                    quality = gr.Slider(50, 100, value=92, step=1, label="Quality (WebP and JPEG)")
+                download = gr.DownloadButton("Download", visible=False, elem_id=f"download-{task.id}")
+                last_result = gr.State(None)  # (restored image, download name): re-encoded on a format change
                 with gr.Accordion("Run info (JSON)", open=False):
                     info = gr.JSON(label="Run info")
         with gr.Accordion("Compare methods on this input", open=False):
@@ -313,8 +286,10 @@ def restore_tab(task, demo: gr.Blocks) -> None:
         confirmed = gr.State(None)  # the settings of a long run the visitor was asked about
         job = locked.then(ui_restore, [task_box, method, image_in, steps, seed, degrade, fit, ir_network, mask_in,
                                        steps_for, brush, confirmed],
-                          [slider, restored, metrics, cost, info, confirmed], api_visibility="private",
+                          [slider, restored, metrics, cost, info, confirmed, last_result], api_visibility="private",
                           concurrency_id="restore-ui", concurrency_limit=1)
+        for changed in (job.then, output_format.change, quality.release):
+            changed(ui_download, [last_result, output_format, quality], download, api_visibility="private")
         for finished in (job.then, job.failure):  # .then does not run after an error: the button comes back either way
             finished(lambda: gr.Button(interactive=True), None, restore_button, api_visibility="private", queue=False)
         stop.click(ui_stop, None, [restore_button, cost], cancels=[job, comparing], api_visibility="private",
@@ -346,33 +321,7 @@ def build_demo() -> gr.Blocks:
             for task_id in shown_tasks():
                 restore_tab(restorers.get_task(task_id), demo)
 
-            with gr.Tab("Leaderboard"):
-                gr.Markdown("Quality against cost, from the result files in `assets/results` "
-                            "(write more with `python -m leaderboard.sweep`). Rows are **measured** unless "
-                            "their source says *reported*. A metric marked unavailable could not be computed offline; "
-                            "the notes column says why.")
-                with gr.Row():
-                    lb_task = gr.Dropdown(["all", *restorers.list_tasks()], value=SR_TASK, label="Task")
-                    lb_dataset = gr.Dropdown([], label="Dataset", allow_custom_value=True)
-                    lb_metric = gr.Dropdown([(metric_header(n), n) for n in METRICS], value="psnr_y", label="Metric")
-                    reload = gr.Button("Reload results")
-                lb_note = gr.Markdown()
-                with gr.Row(equal_height=False):  # two columns on a wide screen, stacked on a narrow one
-                    with gr.Column(min_width=420):
-                        plot_nfe = gr.Plot(label="vs NFE", elem_id="leaderboard-plot-nfe")
-                    with gr.Column(min_width=420):
-                        plot_tflops = gr.Plot(label="vs TFLOPs")
-                table = gr.Dataframe(interactive=False, wrap=True, elem_id="leaderboard-table",
-                                     label="Results (measured unless Source says reported; mean over the "
-                                           "dataset's images)")
-                lb_devices = gr.Markdown(elem_id="leaderboard-devices")
-                with gr.Accordion("Details: parameters, sizes, device, notes", open=False):
-                    details = gr.Dataframe(interactive=False, wrap=True)
-                outputs = [lb_dataset, lb_metric, table, plot_nfe, plot_tflops, details, lb_note, lb_devices]
-                lb_task.change(leaderboard_for_task, [lb_task, lb_dataset], outputs, api_visibility="private")
-                for trigger in (lb_dataset.change, lb_metric.change, reload.click):
-                    trigger(leaderboard_view, [lb_task, lb_dataset, lb_metric], outputs, api_visibility="private")
-                demo.load(leaderboard_view, [lb_task, lb_dataset, lb_metric], outputs, api_visibility="private")
+            leaderboard_tab(demo)
 
         with gr.Row(visible=False):  # the stable programmatic endpoint: /restore
             api_task = gr.Dropdown(restorers.list_tasks(), value=SR_TASK, label="task")

@@ -18,15 +18,13 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from PIL import Image
 
 import restorers
 from restorers.building import BUILD_LOCK
-from leaderboard.estimate import estimate_seconds, record as record_speed
+from leaderboard.estimate import record as record_speed
 from leaderboard.evaluate import restore_and_score
-from leaderboard.metrics import METRICS
 from restorers.degradations.masks import apply_mask, load_mask
 from restorers.image_io import InvalidImageError, check_size, load_image, to_rgb
 from restorers.pipeline import MASK_REQUIRED
@@ -42,7 +40,6 @@ FIT_CHOICES = [("Tell me (restore nothing)", "refuse"), ("Centre-crop to fit", "
                ("Downscale to fit", "downscale")]
 LARGE_JOB_PIXELS = 512 * 512  # output pixels from which a run's freed memory is handed back (it costs ~0.4 s)
 OUTPUT_KEEP_SECONDS = 30 * 60  # Gradio copies each result into its own cache; ours is only the hand-over
-ZOOM_WINDOW = 48  # output pixels around a picked point, shown 4x larger
 IR_FOLDER_TEXT = "the folder named by $RESTORERS_IR_NETWORKS (default ~/.cache/restorers/ir_networks)"
 
 
@@ -275,6 +272,16 @@ def painted_mask(editor_value) -> Image.Image | None:
     return painted if painted is not None and painted.getbbox() else None
 
 
+def chosen_mask(mask_file, painted):
+    """The uploaded mask file when there is one, else the holes painted with the brush (None: neither)."""
+    return mask_file or painted_mask(painted)
+
+
+def brush_canvas(picture: Image.Image | None) -> dict | None:
+    """The brush's value for a new input: the picture as its background, no paint yet."""
+    return None if picture is None else {"background": picture, "layers": [], "composite": picture}
+
+
 def read_mask(mask, picture: Image.Image) -> dict:
     """The user's mask for an already-masked input: same size as the image (before any fitting), white = fill."""
     if mask is None:
@@ -352,15 +359,27 @@ def download_name(upload, *parts: str) -> str:
     return "_".join([safe(stem) or "image", *(safe(part) for part in parts)])
 
 
-def png_file(image: Image.Image, name: str = "restored") -> str:
-    """Write a result once, in a folder of its own (so the download keeps a clean ``name.png``), and hand Gradio
-    the path.
+OUTPUT_FORMATS = {"PNG": "lossless", "WebP": "lossy, alpha kept", "JPEG": "lossy, no alpha: put on white"}
 
-    Why: Gradio caches a PIL output under its content hash and rewrites that file in place every time, so two
-    clients whose results are identical (a deterministic method on the same input) can download it while it is
-    being rewritten and receive a truncated body. A path is copied into the cache atomically, once per content.
+
+def png_file(image: Image.Image, name: str = "restored") -> str:
+    return image_file(image, name)
+
+
+def image_file(image: Image.Image, name: str = "restored", output_format: str = "PNG", quality: int = 95) -> str:
+    """Write a result once, in a folder of its own (so the download keeps a clean ``name.ext``), and hand Gradio
+    the path. ``output_format``: one of :data:`OUTPUT_FORMATS`; ``quality`` (1-100) for WebP and JPEG.
+
+    Why a path: Gradio caches a PIL output under its content hash and rewrites that file in place every time, so
+    two clients whose results are identical (a deterministic method on the same input) can download it while it
+    is being rewritten and receive a truncated body. A path is copied into the cache atomically, once per content.
     Hand-over folders older than ``OUTPUT_KEEP_SECONDS`` are pruned here.
     """
+    if output_format not in OUTPUT_FORMATS:
+        raise RequestError(f"The output format must be one of {', '.join(OUTPUT_FORMATS)}, not {output_format!r}.")
+    quality = _integral(quality, "The quality")
+    if not 1 <= quality <= 100:
+        raise RequestError(f"The quality must be 1 to 100, not {quality}.")
     cutoff = time.time() - OUTPUT_KEEP_SECONDS
     for old in _OUTPUTS.iterdir():
         try:
@@ -368,8 +387,17 @@ def png_file(image: Image.Image, name: str = "restored") -> str:
                 shutil.rmtree(old, ignore_errors=True)
         except OSError:
             pass  # a concurrent prune got it first
-    path = Path(tempfile.mkdtemp(dir=_OUTPUTS)) / f"{name}.png"
-    image.save(path, format="PNG")
+    path = Path(tempfile.mkdtemp(dir=_OUTPUTS)) / f"{name}.{output_format.lower().replace('jpeg', 'jpg')}"
+    if output_format == "PNG":
+        image.save(path, format="PNG")
+    elif output_format == "WebP":
+        image.save(path, format="WEBP", quality=quality, method=4)
+    else:
+        if image.mode in ("RGBA", "LA"):
+            white = Image.new("RGB", image.size, (255, 255, 255))
+            white.paste(image, mask=image.getchannel("A"))
+            image = white
+        image.convert("RGB").save(path, format="JPEG", quality=quality, subsampling=0 if quality >= 90 else 2)
     return str(path)
 
 
@@ -423,28 +451,6 @@ def stop_hooks(pipe, session: str | None):
 
 
 # -- how long it will take ----------------------------------------------------------------------------------------
-def planned_lq_size(task, size: tuple[int, int], degrade_first: bool, fit: str) -> tuple[int, int]:
-    """The LQ size a run of this upload will restore (after fitting, and degrading first when asked)."""
-    budget = input_budget(task, degrade_first)
-    if size[0] * size[1] > budget and fit not in ("crop", "downscale"):
-        raise over_budget(size, budget)
-    width, height = fitted_size(size, budget)
-    if degrade_first:
-        width, height = width - width % task.scale, height - height % task.scale
-        return width // task.scale, height // task.scale
-    return width, height
-
-
-def restore_estimate(task_id: str, method: str, image, steps, degrade_first: bool, fit: str = "refuse",
-                     ir_network: str | None = None) -> float | None:
-    """Seconds a Restore with these settings will take on this server (None: not known yet)."""
-    task, choice = restorers.get_task(task_id), choice_of(method, task_id)
-    size = planned_lq_size(task, read_input(image).size, degrade_first, fit)
-    pipe = get_pipeline(choice, task_id, ir_network)
-    steps = parse_steps(steps, pipe.step_limits(), choice.title)
-    return estimate_seconds(pipe, speed_key(choice, ir_network), size, steps)
-
-
 def speed_key(choice: MethodChoice, ir_network: str | None) -> str:
     return f"{choice.key}|{ir_network or ''}"
 
@@ -529,78 +535,3 @@ def run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit:
         info["degraded_first"] = (f"the {hq.width}x{hq.height} HQ was degraded to the {lq.width}x{lq.height} LQ "
                                   f"that was restored (x{task.scale}) and scored against the HQ")
     return lq, hq, scored, info
-
-
-# -- what a result says ------------------------------------------------------------------------------------------
-def metric_cell(value) -> str:
-    return "unavailable" if value is None else f"{value:.4f}"
-
-
-def metrics_frame(scored) -> pd.DataFrame:
-    return pd.DataFrame([{"metric": f"{spec.label} {spec.arrow}", "value": metric_cell(scored.metrics.get(name)),
-                          "note": scored.unavailable.get(name, "measured")} for name, spec in METRICS.items()])
-
-
-def compare_row(title: str, scored, info: dict) -> dict:
-    """One method's line in the compare table: cost, then every metric (unavailable ones say so)."""
-    tflops = "not countable" if info["tflops"] is None else round(info["tflops"], 4)
-    row = {"method": title, "NFE": scored.nfe, "TFLOPs": tflops, "seconds": round(scored.seconds, 3)}
-    for name, spec in METRICS.items():
-        value = scored.metrics.get(name)
-        row[f"{spec.label} {spec.arrow}"] = "unavailable" if value is None else round(value, 4)
-    return row
-
-
-def cost_markdown(info: dict) -> str:
-    notes = "".join(f"\n\n{info[k]}." for k in ("degraded_first",) if k in info)
-    notes += "".join(f"\n\n{note}." for note in info.get("input_notes", []))
-    if "input_fitted" in info:
-        notes += f"\n\nThe input was {info['input_fitted']} to fit the demo's pixel budget."
-    split = f" ({info['nfe_detail']})" if info.get("nfe_detail") else ""
-    if info["tflops"] is None:  # arithmetic outside torch (OpenCV): unknown, never a made-up zero
-        flops = "**TFLOPs** not countable (computed inside OpenCV)"
-    else:
-        flops = f"**TFLOPs** {info['tflops']:.4g} ({flops_split(info)})"
-    return notes.lstrip() + "\n\n" + (f"**NFE** {info['nfe']}{split} &nbsp;·&nbsp; {flops} &nbsp;·&nbsp; "
-            f"**seconds** {info['seconds']:.3f} restoring on this server's CPU &nbsp;·&nbsp; "
-            f"{info['input_size'][0]}x{info['input_size'][1]} → {info['output_size'][0]}x{info['output_size'][1]}"
-            + total_line(info))
-
-
-def flops_text(tflops: float) -> str:
-    """FLOPs in the unit that reads best: an IPR-denoiser MLP step is a few MFLOPs, an image network TFLOPs."""
-    for unit, scale in (("TFLOPs", 1.0), ("GFLOPs", 1e-3), ("MFLOPs", 1e-6)):
-        if abs(tflops) >= 0.01 * scale or unit == "MFLOPs":
-            return f"{tflops / scale:.3g} {unit}"
-
-
-def flops_split(info: dict) -> str:
-    """The total as its parts, so the arithmetic adds up: once per image + step calls x each step's cost."""
-    calls, per = info.get("step_calls") or 0, info.get("tflops_per_nfe") or 0.0
-    if not calls or not per:
-        return "all once per image"
-    steps = f"{calls} step call{'s' * (calls != 1)} x {flops_text(per)}"
-    base = info.get("tflops_base") or 0.0
-    return f"{flops_text(base)} once + {steps}" if base > 1e-9 else steps
-
-
-def total_line(info: dict) -> str:
-    """The whole wait, not only the network: reading, degrading, queueing for the CPU, restoring, scoring."""
-    split = info.get("time_split_seconds")
-    if not split:
-        return ""
-    parts = ", ".join(f"{name.replace('_', ' ')} {value:.2f}" for name, value in split.items())
-    return f"\n\n**total {info['total_seconds']:.2f} s** on the server ({parts}); sending the PNG back is extra."
-
-
-def zoom_crops(shown: list[tuple[str, Image.Image]], fx: float, fy: float) -> list[tuple[Image.Image, str]]:
-    """Crops of every compared image around the same point (``fx``, ``fy``: fractions of width and height)."""
-    crops = []
-    for label, image in shown:
-        width, height = image.size
-        half = ZOOM_WINDOW // 2
-        left = min(max(int(fx * width) - half, 0), max(width - ZOOM_WINDOW, 0))
-        top = min(max(int(fy * height) - half, 0), max(height - ZOOM_WINDOW, 0))
-        crop = image.crop((left, top, left + ZOOM_WINDOW, top + ZOOM_WINDOW))
-        crops.append((crop.resize((crop.width * 4, crop.height * 4), Image.NEAREST), label))
-    return crops

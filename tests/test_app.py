@@ -102,7 +102,7 @@ def test_ui_path_degrades_first_and_scores_against_the_hq():
     import app
 
     hq = EXAMPLES / "hq_astronaut.png"
-    (before, after), restored, table, cost, info, _ = app.ui_restore("sr_x4", "bicubic", str(hq), 1, 0, True)
+    (before, after), restored, table, cost, info, _, _ = app.ui_restore("sr_x4", "bicubic", str(hq), 1, 0, True)
     before, after, restored = (Image.open(path) for path in (before, after, restored))
     assert info["input_size"] == [64, 64] and restored.size == (256, 256) and before.size == after.size
     assert restored.format == "PNG" and restored.tobytes() == after.tobytes()
@@ -113,9 +113,10 @@ def test_ui_path_degrades_first_and_scores_against_the_hq():
 
 
 def test_leaderboard_view_filters_and_plots():
-    import app
+    from leaderboard import leaderboard_tab
 
-    dataset, metric, table, by_nfe, by_tflops, details, note, _ = app.leaderboard_view("sr_x4", "heldout", "topiq_fr")
+    view = leaderboard_tab.leaderboard_view("sr_x4", "heldout", "topiq_fr")
+    dataset, metric, table, by_nfe, by_tflops, details, note, _ = view
     assert not table.empty, "no sr_x4 results on heldout in assets/results: the shipped results are missing"
     assert set(table["Method"]) >= {"resshift", "bicubic"}
     assert all(isinstance(v, float) for v in table["PSNR-Y (dB) ↑"])  # measured for every row
@@ -127,21 +128,21 @@ def test_leaderboard_view_filters_and_plots():
     assert by_tflops.layout.xaxis.title.text.startswith("TFLOPs")
     assert {"Parameters (M)", "Device", "Notes"} <= set(details.columns) and len(details) == len(table)
     assert "Device" in table.columns and table["Device"].notna().all()  # where each row's seconds come from
-    _, _, none, _, _, _, _, _ = app.leaderboard_view("sr_x4", "no-such-dataset", "psnr_y")
+    _, _, none, _, _, _, _, _ = leaderboard_tab.leaderboard_view("sr_x4", "no-such-dataset", "psnr_y")
     assert len(none) == len(table)  # an unknown dataset falls back to the first one
 
 
 def test_real_world_sr_leaderboard_ranks_by_lpips():
     """realsr_x4's ranking metric is LPIPS: a task change selects it and the table is sorted best (lowest) first."""
-    import app
+    from leaderboard import leaderboard_tab
 
-    _, metric, table, by_nfe, _, _, note, _ = app.leaderboard_for_task("realsr_x4", "heldout")
+    _, metric, table, by_nfe, _, _, note, _ = leaderboard_tab.leaderboard_for_task("realsr_x4", "heldout")
     assert not table.empty, "no realsr_x4 results on heldout in assets/results: the shipped results are missing"
     assert metric.value == "lpips" and note.startswith("Ranked by LPIPS-Alex ↓")
     values = list(table["LPIPS-Alex ↓"])
     assert values == sorted(values) and len(values) >= 2
     assert by_nfe.layout.title.text.startswith("LPIPS")
-    _, metric, table, _, _, _, note, _ = app.leaderboard_for_task("sr_x4", "heldout")
+    _, metric, table, _, _, _, note, _ = leaderboard_tab.leaderboard_for_task("sr_x4", "heldout")
     psnr = list(table["PSNR-Y (dB) ↑"])
     assert metric.value == "psnr_y" and psnr == sorted(psnr, reverse=True)
 
@@ -190,10 +191,10 @@ def test_restore_pressed_before_the_slider_follows_a_method_change_uses_the_meth
     random_image(24, 24, seed=2).save(path)
     default = restorers.load_pipeline("dpir", "sr_x4").step_limits()[1]
     assert default != 4
-    *_, info, _ = app.ui_restore("sr_x4", "dpir", str(path), 4, 0, False, steps_for="resshift")
+    *_, info, _, _ = app.ui_restore("sr_x4", "dpir", str(path), 4, 0, False, steps_for="resshift")
     assert info["steps"] in (None, default) and info["nfe"] == default + 1
     assert "load_model" in info["time_split_seconds"]  # a first load is its own line, not "read and check"
-    *_, info, _ = app.ui_restore("sr_x4", "dpir", str(path), 4, 0, False, steps_for="dpir")
+    *_, info, _, _ = app.ui_restore("sr_x4", "dpir", str(path), 4, 0, False, steps_for="dpir")
     assert info["nfe"] == 5
 
 
@@ -312,13 +313,13 @@ def test_holes_painted_with_the_brush_are_the_mask_and_the_input_shows_them(tmp_
     random_image(48, 40, seed=6).save(photo)
     picture, canvas = app.show_preview_and_canvas(str(photo))
     assert canvas["background"].size == (48, 40) and canvas["layers"] == []
-    assert app.chosen_mask(None, canvas) is None  # nothing painted yet
+    assert serving.chosen_mask(None, canvas) is None  # nothing painted yet
     layer = Image.new("RGBA", (48, 40), (0, 0, 0, 0))
     layer.paste((255, 255, 255, 255), (10, 8, 30, 24))
     painted = {**canvas, "layers": [layer]}
-    mask = app.chosen_mask(None, painted)
+    mask = serving.chosen_mask(None, painted)
     assert mask.mode == "L" and mask.getbbox() == (10, 8, 30, 24)
-    (before, after), *_, info, _ = app.ui_restore("inpaint", "telea", str(photo), None, 0, False, painted=painted)
+    (before, after), *_, info, _, _ = app.ui_restore("inpaint", "telea", str(photo), None, 0, False, painted=painted)
     shown = Image.open(before).convert("RGB")
     assert shown.getpixel((20, 16)) == (0, 0, 0) and shown.getpixel((2, 2)) == picture.getpixel((2, 2))
     restored = Image.open(after).convert("RGB")
@@ -334,7 +335,7 @@ def test_restore_says_how_long_it_will_take_and_asks_before_a_long_run(tmp_path,
     """The estimate is counted FLOPs over this process's measured speed: once a method has run, an estimate of the
     same input is that run's time; a run over the long-run limit asks first and starts on the second press."""
     import app
-    from leaderboard import estimate
+    from leaderboard import estimate, forecast
 
     photo = tmp_path / "photo.png"
     random_image(40, 32, seed=7).save(photo)
@@ -342,10 +343,10 @@ def test_restore_says_how_long_it_will_take_and_asks_before_a_long_run(tmp_path,
     label = app.restore_label("sr_x4", "regression", str(photo), None, False, "refuse")
     assert label.value.startswith("Restore (about")  # before any run: from the conv-stack speed
     _, _, scored, _ = app.serve("sr_x4", "regression", str(photo), None, 0, False)
-    again = serving.restore_estimate("sr_x4", "regression", str(photo), None, False)
+    again = forecast.restore_estimate("sr_x4", "regression", str(photo), None, False)
     assert again == pytest.approx(scored.seconds, rel=1e-6)
     assert app.restore_label("sr_x4", "regression", None, None, False, "refuse").value == "Restore"
-    monkeypatch.setattr(app, "LONG_RUN_SECONDS", 0.0)
+    monkeypatch.setattr(forecast, "LONG_RUN_SECONDS", 0.0)
     first = app.ui_restore("sr_x4", "regression", str(photo), None, 0, False)
     assert "Press Restore again to start it" in first[3] and first[5]
     second = app.ui_restore("sr_x4", "regression", str(photo), None, 0, False, confirmed=first[5])

@@ -95,6 +95,24 @@ def test_restore_an_example_in_each_task_tab(page, task_id):
     page.screenshot(path=str(page.shots / f"tab_{task_id}.png"), full_page=True)
 
 
+def test_the_download_follows_the_chosen_format_without_a_new_run(page):
+    from playwright.sync_api import expect
+
+    task_id = TASKS[0]  # restored by the test above
+    page.get_by_role("tab", name=restorers.get_task(task_id).title).click()
+    panel = page.locator(f"#tab-{task_id}")
+    download = panel.locator(f"#download-{task_id}")
+    expect(download).to_contain_text("Download PNG", timeout=30_000)
+    cost = panel.locator(f"#cost-{task_id}").inner_text()
+    panel.get_by_label("WebP", exact=True).check()
+    expect(download).to_contain_text("Download WebP, quality 92", timeout=30_000)
+    with page.expect_download() as got:
+        download.click()
+    assert got.value.suggested_filename.endswith(".webp")
+    assert panel.locator(f"#cost-{task_id}").inner_text() == cost  # re-encoded, not restored again
+    panel.get_by_label("PNG", exact=True).check()
+
+
 def test_compare_view_runs_every_method_and_zooms(page):
     from leaderboard import serving
 

@@ -4,13 +4,14 @@ one pipeline load per restore, stopping, result files, and messages that never s
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 import restorers
 from conftest import random_image
-from leaderboard import serving
+from leaderboard import result_text, serving
 from leaderboard.evaluate import restore_and_score
 from leaderboard.serving import RequestError
 from restorers.registry import MethodChoice
@@ -206,9 +207,9 @@ def test_the_fair_lock_serves_in_arrival_order():
 
 def test_zoom_crops_are_taken_at_the_same_place_in_every_image():
     small, large = Image.new("RGB", (64, 64)), Image.new("RGB", (256, 256))
-    crops = serving.zoom_crops([("lq", small), ("sr", large)], 0.5, 0.5)
+    crops = result_text.zoom_crops([("lq", small), ("sr", large)], 0.5, 0.5)
     assert [label for _, label in crops] == ["lq", "sr"]
-    assert all(crop.size == (4 * serving.ZOOM_WINDOW, 4 * serving.ZOOM_WINDOW) for crop, _ in crops)
+    assert all(crop.size == (4 * result_text.ZOOM_WINDOW, 4 * result_text.ZOOM_WINDOW) for crop, _ in crops)
 
 
 def test_generic_code_declares_rather_than_probes():
@@ -228,8 +229,8 @@ def test_the_cost_line_adds_up(method, task):
     read "0.85 once + 0.859 per NFE" for 24 NFE and 11.16 TFLOPs, and DiffIR's MLP step "3.94e-07 per NFE")."""
     pipe = restorers.load_pipeline(method, task)
     info = restore_and_score(pipe, restorers.get_task(task), random_image(24, 24, seed=1)).info()
-    line = serving.cost_markdown({**info, "input_size": [24, 24]})
-    split = serving.flops_split(info)
+    line = result_text.cost_markdown({**info, "input_size": [24, 24]})
+    split = result_text.flops_split(info)
     assert split in line
     if info["step_calls"]:
         total = info["tflops_base"] + info["step_calls"] * info["tflops_per_nfe"]
@@ -287,7 +288,7 @@ def test_transparency_is_kept_and_an_animation_says_which_frame_was_restored(tmp
     restored_alpha = scored.image.getchannel("A")
     assert restored_alpha.getpixel((0, 0)) == 0 and restored_alpha.getpixel((40, 32)) == 255
     assert any("transparency was kept" in note for note in info["input_notes"])
-    assert "transparency was kept" in serving.cost_markdown(info)
+    assert "transparency was kept" in result_text.cost_markdown(info)
     frames = [random_image(16, 16, seed=k).convert("P") for k in range(3)]
     frames[0].save(tmp_path / "clip.gif", save_all=True, append_images=frames[1:])
     _, _, scored, info = serving.run("sr_x4", "bicubic", str(tmp_path / "clip.gif"), None, 0, False)
@@ -298,3 +299,24 @@ def test_downloads_are_named_after_the_input():
     assert serving.download_name("/tmp/gradio/abc/holiday photo.jpg", "sr_x4", "resshift@official:realsr_v3") == \
         "holiday-photo_sr_x4_resshift-official-realsr_v3"
     assert serving.download_name(None, "inpaint", "telea") == "image_inpaint_telea"
+
+
+def test_results_download_as_png_webp_or_jpeg_at_a_quality():
+    rgba = Image.new("RGBA", (40, 30), (200, 30, 30, 255))
+    rgba.paste((0, 0, 255, 0), (0, 0, 20, 30))  # the left half fully transparent
+    png = Image.open(serving.image_file(rgba, "photo_sr", "PNG"))
+    assert png.format == "PNG" and png.mode == "RGBA" and png.tobytes() == rgba.tobytes()  # lossless
+    webp_path = serving.image_file(rgba, "photo_sr", "WebP", 80)
+    webp = Image.open(webp_path)
+    assert webp_path.endswith("photo_sr.webp") and webp.format == "WEBP" and webp.mode == "RGBA"
+    assert webp.getpixel((5, 5))[3] == 0  # alpha kept
+    jpeg_path = serving.image_file(rgba, "photo_sr", "JPEG", 90)
+    jpeg = Image.open(jpeg_path)
+    assert jpeg_path.endswith("photo_sr.jpg") and jpeg.format == "JPEG" and jpeg.mode == "RGB"
+    assert min(jpeg.getpixel((5, 5))) > 240  # the transparent half on white, not black
+    small = Path(serving.image_file(rgba.convert("RGB"), "q", "JPEG", 50)).stat().st_size
+    assert small < Path(serving.image_file(rgba.convert("RGB"), "q", "JPEG", 100)).stat().st_size
+    with pytest.raises(RequestError, match="one of PNG, WebP, JPEG"):
+        serving.image_file(rgba, "x", "GIF")
+    with pytest.raises(RequestError, match="1 to 100"):
+        serving.image_file(rgba, "x", "JPEG", 0)
