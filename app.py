@@ -19,7 +19,7 @@ import pandas as pd
 from PIL import Image
 
 import restorers
-from leaderboard import forecast, result_text, serving
+from leaderboard import ab_view, forecast, result_text, serving
 from leaderboard.serving import MAX_SEED, STOPPED, RequestError, default_method, shown_tasks
 from leaderboard.leaderboard_tab import leaderboard_tab
 from restorers.paths import EXAMPLES
@@ -70,8 +70,10 @@ def ui_stop(request: gr.Request):
 
 def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, fit: str = "refuse",
                ir_network: str | None = None, mask=None, steps_for: str | None = None, painted=None,
-               confirmed: str | None = None, request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
-    """``steps_for``: the method the slider was last set for; when it is another (the method changed a moment
+               confirmed: str | None = None, slider_left: str = "HQ", request: gr.Request = None,
+               progress=gr.Progress(track_tqdm=True)):
+    """``slider_left``: what the slider sets the result against ("HQ" when it is known, else the input).
+    ``steps_for``: the method the slider was last set for; when it is another (the method changed a moment
     ago and the slider has not caught up), the chosen method runs at its own default steps. ``painted``: the
     brush's value (inpainting), used when no mask file is given. A run estimated over ``LONG_RUN_SECONDS`` asks
     first: it starts when Restore is pressed again with the same settings (``confirmed`` is what was asked)."""
@@ -85,19 +87,29 @@ def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, 
     session = session_of(request)
     STOPPED.discard(session)  # a new run starts unstopped
     progress(0, desc="waiting for the CPU")
-    lq, _, scored, info = serve(task, method, image, steps, seed, degrade_first, fit, session, ir_network, mask)
+    lq, hq, scored, info = serve(task, method, image, steps, seed, degrade_first, fit, session, ir_network, mask)
     shown_lq = lq.resize(scored.image.size, Image.NEAREST)  # pixels as they are, no interpolation credit
-    result = serving.png_file(scored.image, serving.download_name(image, task, method))
-    return ((serving.png_file(shown_lq, "input"), result), result, result_text.metrics_frame(scored),
-            result_text.cost_markdown(info), info, None,
-            (scored.image, serving.download_name(image, task, method)))
+    name = serving.download_name(image, task, method)
+    last = {"image": scored.image, "name": name, "result": serving.png_file(scored.image, name),
+            "input": serving.png_file(shown_lq, "input"), "hq": None if hq is None else serving.png_file(hq, "hq")}
+    return (ui_slider(last, slider_left), last["result"], result_text.metrics_frame(scored),
+            result_text.cost_markdown(info), info, None, last)
+
+
+def ui_slider(last: dict | None, left: str):
+    """The slider sets the result against the HQ (when the run was scored against one) or against the input."""
+    if last is None:
+        return gr.skip()
+    if left == "HQ" and last["hq"] is not None:
+        return gr.ImageSlider(value=(last["hq"], last["result"]), label="HQ reference | restored")
+    return gr.ImageSlider(value=(last["input"], last["result"]), label="Input (nearest-neighbour enlarged) | restored")
 
 
 def ui_download(result, output_format: str, quality):
     """The download of the last result in the chosen format (re-encoded on a format change, no new run)."""
     if result is None:
         return gr.DownloadButton(visible=False)
-    image, name = result
+    image, name = result["image"], result["name"]
     with user_errors():
         path = serving.image_file(image, name, output_format, quality)
     size = os.path.getsize(path)
@@ -132,7 +144,16 @@ def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse",
         rows.append(result_text.compare_row(title, scored, info))
         files.append(serving.png_file(scored.image, serving.download_name(image, task, method)))
     gallery = [(serving.png_file(im, "compare"), label) for label, im in shown]
-    return gallery, pd.DataFrame(rows), files, shown
+    labels = [label for _, label in gallery]
+    a, b = ab_view.default_pair(labels)
+    pair = [(label, path) for path, label in gallery]
+    return (gallery, pd.DataFrame(rows), files, shown, pair, gr.Dropdown(choices=labels, value=a),
+            gr.Dropdown(choices=labels, value=b), ab_view.ab_value(pair, a, b))
+
+
+def ui_ab(pair, a: str | None, b: str | None):
+    """The A|B view of the two picked images of the last comparison."""
+    return ab_view.ab_value(pair or [], a, b)
 
 
 def restore_label(*settings):
@@ -238,6 +259,9 @@ def restore_tab(task, demo: gr.Blocks) -> None:
             with gr.Column(scale=1):
                 slider = gr.ImageSlider(label="Input (nearest-neighbour enlarged) | restored",
                                         format="png", type="pil")
+                slider_left = gr.Radio(["HQ", "input"], value="HQ", label="Slider: the result against",
+                                       info="the HQ when the input was degraded first (else the input)",
+                                       elem_id=f"slider-left-{task.id}")
                 cost = gr.Markdown(elem_id=f"cost-{task.id}")
                 metrics = gr.Dataframe(label="Metrics (full-reference ones need the HQ: tick the box)",
                                        headers=["metric", "value", "note"], interactive=False, wrap=True)
@@ -248,7 +272,7 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                                              info=" · ".join(f"{k}: {v}" for k, v in serving.OUTPUT_FORMATS.items()))
                     quality = gr.Slider(50, 100, value=92, step=1, label="Quality (WebP and JPEG)")
                 download = gr.DownloadButton("Download", visible=False, elem_id=f"download-{task.id}")
-                last_result = gr.State(None)  # (restored image, download name): re-encoded on a format change
+                last_result = gr.State(None)  # the last run: its images and download name (re-encoded on a change)
                 with gr.Accordion("Run info (JSON)", open=False):
                     info = gr.JSON(label="Run info")
         with gr.Accordion("Compare methods on this input", open=False):
@@ -266,13 +290,20 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                                          wrap=True, elem_id=f"compare-table-{task.id}")
             zoom_gallery = gr.Gallery(label="The picked spot in each image (4x, nearest neighbour)", columns=4,
                                       format="png", type="pil", height="auto", elem_id=f"zoom-gallery-{task.id}")
+            with gr.Row():
+                ab_a = gr.Dropdown([], label="A|B view: A", elem_id=f"ab-a-{task.id}")
+                ab_b = gr.Dropdown([], label="B", elem_id=f"ab-b-{task.id}")
+            ab = ab_view.ab_component(f"ab-{task.id}")
             downloads = gr.File(label="Download each result (PNG)", file_count="multiple", interactive=False)
-            compare_state = gr.State([])
+            compare_state, ab_files = gr.State([]), gr.State([])
         comparing = compare.click(ui_compare, [task_box, image_in, seed, degrade, fit, ir_network, mask_in, brush,
                                                compare_methods],
-                                  [compare_gallery, compare_table, downloads, compare_state], api_visibility="private",
+                                  [compare_gallery, compare_table, downloads, compare_state, ab_files, ab_a, ab_b, ab],
+                                  api_visibility="private",
                                   concurrency_id="restore-ui", concurrency_limit=1)
         preview.select(ui_zoom, [compare_state, preview], zoom_gallery, api_visibility="private")
+        for picked in (ab_a.input, ab_b.input):
+            picked(ui_ab, [ab_files, ab_a, ab_b], ab, api_visibility="private")
         if task.needs_mask:
             image_in.change(show_preview_and_canvas, image_in, [preview, brush], api_visibility="private")
         else:
@@ -285,9 +316,10 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                                       api_visibility="private", queue=False)
         confirmed = gr.State(None)  # the settings of a long run the visitor was asked about
         job = locked.then(ui_restore, [task_box, method, image_in, steps, seed, degrade, fit, ir_network, mask_in,
-                                       steps_for, brush, confirmed],
+                                       steps_for, brush, confirmed, slider_left],
                           [slider, restored, metrics, cost, info, confirmed, last_result], api_visibility="private",
                           concurrency_id="restore-ui", concurrency_limit=1)
+        slider_left.change(ui_slider, [last_result, slider_left], slider, api_visibility="private")
         for changed in (job.then, output_format.change, quality.release):
             changed(ui_download, [last_result, output_format, quality], download, api_visibility="private")
         for finished in (job.then, job.failure):  # .then does not run after an error: the button comes back either way
@@ -356,4 +388,5 @@ if __name__ == "__main__":
         threading.Thread(target=lambda: [realesrgan_weights.ensure(name) for name in missing], daemon=True,
                          name="fetch-pretrained-rrdb").start()
     demo.queue(max_size=64).launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-                                   server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), show_error=True)
+                                   server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), show_error=True,
+                                   allowed_paths=[str(serving.OUTPUT_DIR)])  # the A|B view's images

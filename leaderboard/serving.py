@@ -346,7 +346,8 @@ def over_budget(size: tuple[int, int], budget: int) -> RequestError:
 
 
 # -- results and memory ------------------------------------------------------------------------------------------
-_OUTPUTS = Path(tempfile.mkdtemp(prefix="restorers-outputs-"))
+OUTPUT_DIR = Path(tempfile.mkdtemp(prefix="restorers-outputs-"))  # served to the A|B view (launch allowed_paths)
+_OUTPUTS = OUTPUT_DIR
 
 
 def download_name(upload, *parts: str) -> str:

@@ -102,14 +102,21 @@ def test_ui_path_degrades_first_and_scores_against_the_hq():
     import app
 
     hq = EXAMPLES / "hq_astronaut.png"
-    (before, after), restored, table, cost, info, _, _ = app.ui_restore("sr_x4", "bicubic", str(hq), 1, 0, True)
+    slider, restored, table, cost, info, _, last = app.ui_restore("sr_x4", "bicubic", str(hq), 1, 0, True)
+    assert slider.label == "HQ reference | restored"  # scored against the HQ: the slider shows it
+    before, after = (side["path"] for side in slider.value)
     before, after, restored = (Image.open(path) for path in (before, after, restored))
+    assert before.tobytes() == Image.open(hq).convert("RGB").tobytes()
     assert info["input_size"] == [64, 64] and restored.size == (256, 256) and before.size == after.size
     assert restored.format == "PNG" and restored.tobytes() == after.tobytes()
     assert info["metrics"]["psnr_y"] > 20 and info["metrics"]["ssim_y"] > 0.5
     assert "NFE** 0" in cost
     row = table.set_index("metric").loc["PSNR-Y (dB) ↑"]
     assert row["note"] == "measured"
+    to_input = app.ui_slider(last, "input")  # the radio switches the slider without a new run
+    shown_input = Image.open(to_input.value[0]["path"])
+    assert to_input.label.startswith("Input") and shown_input.size == (256, 256)
+    assert shown_input.tobytes() != before.tobytes()
 
 
 def test_leaderboard_view_filters_and_plots():
@@ -319,7 +326,8 @@ def test_holes_painted_with_the_brush_are_the_mask_and_the_input_shows_them(tmp_
     painted = {**canvas, "layers": [layer]}
     mask = serving.chosen_mask(None, painted)
     assert mask.mode == "L" and mask.getbbox() == (10, 8, 30, 24)
-    (before, after), *_, info, _, _ = app.ui_restore("inpaint", "telea", str(photo), None, 0, False, painted=painted)
+    slider, *_, info, _, _ = app.ui_restore("inpaint", "telea", str(photo), None, 0, False, painted=painted)
+    before, after = (side["path"] for side in slider.value)  # no HQ: the slider shows the input, holes black
     shown = Image.open(before).convert("RGB")
     assert shown.getpixel((20, 16)) == (0, 0, 0) and shown.getpixel((2, 2)) == picture.getpixel((2, 2))
     restored = Image.open(after).convert("RGB")

@@ -141,6 +141,31 @@ def test_compare_view_runs_every_method_and_zooms(page):
     assert zoom.count() >= len(methods) + 1, zoom.count()
     page.screenshot(path=str(page.shots / "compare.png"), full_page=True)
 
+    # the A|B view: the first result against the HQ, both served and decoded, zoomed and panned together
+    ab = panel.locator(f"#ab-{task.id}")
+    a, b = ab.locator("img.ab-a"), ab.locator("img.ab-b")
+    b.wait_for(timeout=30_000)
+    page.wait_for_function("ids => ids.every(id => { const i = document.querySelector(id);"
+                           " return i && i.complete && i.naturalWidth > 0; })",
+                           arg=[f"#ab-{task.id} img.ab-a", f"#ab-{task.id} img.ab-b"], timeout=30_000)
+    assert "HQ" in ab.locator("figcaption").nth(1).inner_text()
+    a.scroll_into_view_if_needed()
+    box = a.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 3, box["y"] + box["height"] / 3)
+    for _ in range(4):
+        page.mouse.wheel(0, -120)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 3 + 30, box["y"] + box["height"] / 3 + 20, steps=4)
+    page.mouse.up()
+    transform_a, transform_b = a.evaluate("i => i.style.transform"), b.evaluate("i => i.style.transform")
+    assert "scale(2.44" in transform_a and transform_a == transform_b  # 1.25^4, the same view on both sides
+    page.screenshot(path=str(page.shots / "ab_view.png"), full_page=False)
+    # another pair keeps the view: pick the input as B
+    panel.locator(f"#ab-b-{task.id} input").click()
+    page.get_by_role("option", name="input", exact=False).first.click()
+    expect(ab.locator("figcaption").nth(1)).to_contain_text("input", timeout=30_000)
+    assert ab.locator("img.ab-b").evaluate("i => i.style.transform") == transform_a
+
 
 def test_a_non_image_upload_gets_the_apps_own_message(page, tmp_path):
     fake = tmp_path / "notes.png"
