@@ -44,6 +44,14 @@ def serve(*args, **kwargs):
         return serving.run(*args, **kwargs)
 
 
+try:  # on a ZeroGPU Space (the only place the package is installed) each run borrows a GPU for its length
+    import spaces
+except ImportError:
+    spaces = None
+if spaces is not None:
+    serve = spaces.GPU(duration=120)(serve)
+
+
 def api_restore(task: str, method: str, image, steps, seed, mask=None):
     """The stable ``/restore`` endpoint: restore ``image`` as given (it is the degraded input); ``mask``
     (inpainting only): white = the pixels to fill."""
@@ -86,7 +94,7 @@ def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, 
         return gr.skip(), gr.skip(), gr.skip(), question, gr.skip(), asked, gr.skip()
     session = session_of(request)
     STOPPED.discard(session)  # a new run starts unstopped
-    progress(0, desc="waiting for the CPU")
+    progress(0, desc="waiting for the server")
     lq, hq, scored, info = serve(task, method, image, steps, seed, degrade_first, fit, session, ir_network, mask)
     shown_lq = lq.resize(scored.image.size, Image.NEAREST)  # pixels as they are, no interpolation credit
     name = serving.download_name(image, task, method)

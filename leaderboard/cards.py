@@ -31,7 +31,8 @@ from .benchmarks import load_benchmark
 from .cost import parameter_count
 from .evaluate import restore_and_score
 from .results import RESULTS_DIR, write_results
-from .sweep import benchmark_pairs, checkpoint_label, device_name, results_row
+from .device import device_name
+from .sweep import benchmark_pairs, checkpoint_label, results_row
 
 SEED = 0  # image i of the benchmark gets SEED + i, as in the sweep
 SHOWN = ("psnr_y", "ssim_y", "lpips")

@@ -26,21 +26,26 @@ _SECONDS_PER_PIXEL: dict[str, float] = {}  # for methods whose FLOPs are not cou
 _REFERENCE: dict[str, float] = {}
 
 
-def reference_speed() -> float:
-    """FLOP/s of a 64-channel 3x3 convolution stack at 128 x 128 (measured once per process, ~0.3 s)."""
-    if "conv" not in _REFERENCE:
+def reference_speed(device: torch.device | str = "cpu") -> float:
+    """FLOP/s of a 64-channel 3x3 convolution stack at 128 x 128 on ``device`` (measured once per process)."""
+    device = torch.device(device)
+    if str(device) not in _REFERENCE:
         with BUILD_LOCK:  # restorers.building: not while a pipeline loads in another thread
             stack = torch.nn.Sequential(*[torch.nn.Conv2d(64, 64, 3, padding=1) for _ in range(4)]).eval()
-        x = torch.randn(1, 64, 128, 128)
+        stack = stack.to(device)
+        x = torch.randn(1, 64, 128, 128, device=device)
         flops = 4 * 2 * 64 * 64 * 9 * 128 * 128
+        sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
         with torch.no_grad():
             stack(x)  # warm-up
+            sync()
             runs, started = 0, time.perf_counter()
             while runs < 3 or time.perf_counter() - started < 0.25:
                 stack(x)
                 runs += 1
-        _REFERENCE["conv"] = flops * runs / (time.perf_counter() - started)
-    return _REFERENCE["conv"]
+            sync()
+        _REFERENCE[str(device)] = flops * runs / (time.perf_counter() - started)
+    return _REFERENCE[str(device)]
 
 
 def record(key: str, flops: float | None, seconds: float, pixels: int) -> None:
@@ -60,7 +65,7 @@ def estimate_seconds(pipe, key: str, lq_size: tuple[int, int], steps: int | None
     if not report.countable:
         per_pixel = _SECONDS_PER_PIXEL.get(key)
         return None if per_pixel is None else per_pixel * lq_size[0] * lq_size[1]
-    speed = _SPEED.get(key) or FIRST_GUESS_EFFICIENCY * reference_speed()
+    speed = _SPEED.get(key) or FIRST_GUESS_EFFICIENCY * reference_speed(pipe.device)
     return report.total / speed
 
 

@@ -44,7 +44,7 @@ def cost_markdown(info: dict) -> str:
     else:
         flops = f"**TFLOPs** {info['tflops']:.4g} ({flops_split(info)})"
     return notes.lstrip() + "\n\n" + (f"**NFE** {info['nfe']}{split} &nbsp;·&nbsp; {flops} &nbsp;·&nbsp; "
-            f"**seconds** {info['seconds']:.3f} restoring on this server's CPU &nbsp;·&nbsp; "
+            f"**seconds** {info['seconds']:.3f} restoring on {info.get('device', 'this server')} &nbsp;·&nbsp; "
             f"{info['input_size'][0]}x{info['input_size'][1]} → {info['output_size'][0]}x{info['output_size'][1]}"
             + total_line(info))
 

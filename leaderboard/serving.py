@@ -23,6 +23,7 @@ from PIL import Image
 
 import restorers
 from restorers.building import BUILD_LOCK
+from leaderboard.device import device_name, serving_device
 from leaderboard.estimate import record as record_speed
 from leaderboard.evaluate import restore_and_score
 from restorers.degradations.masks import apply_mask, load_mask
@@ -74,6 +75,7 @@ class FairLock:
         return False
 
 
+DEVICE = serving_device()  # the GPU when there is one (leaderboard.device)
 RUN_LOCK = FairLock()  # a pipeline's scheduler holds per-call state, and 2 cores fit one run: one at a time
 
 
@@ -157,7 +159,8 @@ def ir_network_path(choice: MethodChoice, ir_network: str | None) -> str | None:
 @lru_cache(maxsize=8)
 def _load(choice: MethodChoice, task_id: str, ir_path: str | None):
     """Load once and run once, untimed, so the seconds shown are steady-state (as in the sweep)."""
-    pipe = restorers.load_pipeline(choice.method, task_id, checkpoint=choice.load_checkpoint, ir_network=ir_path)
+    pipe = restorers.load_pipeline(choice.method, task_id, checkpoint=choice.load_checkpoint, ir_network=ir_path,
+                                   device=DEVICE)
     extra = {}
     if pipe.mask_input() == MASK_REQUIRED:  # an inpainting pipeline refuses to run without one
         extra["mask_image"] = Image.new("L", (32, 32), 0)
@@ -518,7 +521,7 @@ def run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit:
             release_memory()
     record_speed(speed_key(choice, ir_network), scored.flops.total, scored.seconds, lq.width * lq.height)
     scored.image = with_alpha(scored.image, alpha)  # the metrics above scored the colour alone
-    info = {"task": task_id, "method": method, "steps": steps, "seed": seed,
+    info = {"task": task_id, "method": method, "steps": steps, "seed": seed, "device": device_name(DEVICE),
             "input_size": list(lq.size), **scored.info()}
     if notes:
         info["input_notes"] = notes

@@ -23,7 +23,8 @@ from PIL import Image
 import restorers
 
 from .cost import NFECounter, count_flops
-from .sweep import device_name, parse_int_list
+from .device import device_name
+from .sweep import parse_int_list
 
 
 def noise_image(size: int, seed: int = 0) -> Image.Image:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
-import platform
 import sys
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from restorers.registry import get_method
 
 from .benchmarks import load_benchmark
 from .cost import parameter_count
+from .device import device_name
 from .evaluate import restore_and_score
 from .metrics import METRICS
 from .results import RESULTS_DIR, code_version, write_results
@@ -39,12 +39,6 @@ def parse_int_list(text: str) -> list[int]:
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError("step counts must be positive integers")
     return sorted(set(values))
-
-
-def device_name(device: str) -> str:
-    if device.startswith("cuda") and torch.cuda.is_available():
-        return torch.cuda.get_device_name(torch.device(device))
-    return f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
 
 
 def checkpoint_label(method: str, task: str, checkpoint: str | None) -> str:

@@ -320,3 +320,54 @@ def test_results_download_as_png_webp_or_jpeg_at_a_quality():
         serving.image_file(rgba, "x", "GIF")
     with pytest.raises(RequestError, match="1 to 100"):
         serving.image_file(rgba, "x", "JPEG", 0)
+
+
+def test_the_server_runs_on_the_gpu_when_there_is_one(monkeypatch):
+    from leaderboard import device
+
+    monkeypatch.delenv("RESTORERS_DEVICE", raising=False)
+    monkeypatch.setattr(device.torch.cuda, "is_available", lambda: True)
+    assert device.serving_device() == "cuda"
+    monkeypatch.setattr(device.torch.cuda, "is_available", lambda: False)
+    assert device.serving_device() == "cpu"
+    monkeypatch.setenv("RESTORERS_DEVICE", "cuda:1")
+    with pytest.raises(ValueError, match="does not have"):
+        device.serving_device()
+    monkeypatch.setenv("RESTORERS_DEVICE", "quantum")
+    with pytest.raises(ValueError, match="not a torch device"):
+        device.serving_device()
+
+
+def test_a_run_names_its_device_in_the_cost_line(tmp_path):
+    path = tmp_path / "in.png"
+    Image.new("RGB", (16, 16), (120, 80, 40)).save(path)
+    *_, info = serving.run("sr_x4", "bicubic", str(path), None, 0, False)
+    assert info["device"].startswith("CPU (") and "threads" in info["device"]
+    assert f"restoring on {info['device']}" in result_text.cost_markdown(info)
+
+
+def test_on_a_zerogpu_space_every_run_borrows_the_gpu(monkeypatch):
+    """The ``spaces`` package exists only on Hugging Face Spaces: when it does, the run is wrapped in its GPU
+    decorator; when it does not, nothing changes."""
+    import importlib
+    import sys
+    import types
+
+    import app
+
+    wrapped = []
+
+    def gpu(duration):
+        def decorate(function):
+            wrapped.append((function.__name__, duration))
+            return function
+        return decorate
+
+    monkeypatch.setitem(sys.modules, "spaces", types.SimpleNamespace(GPU=gpu))
+    try:
+        importlib.reload(app)
+        assert wrapped == [("serve", 120)] and app.spaces is sys.modules["spaces"]
+    finally:
+        monkeypatch.delitem(sys.modules, "spaces")
+        importlib.reload(app)
+    assert app.spaces is None
