@@ -81,7 +81,7 @@ def _load_pipeline(method: str, task: str, checkpoint: str | None, device: str, 
 
         pipe.set_ir_network(SpandrelNetwork.from_file(ir_network))
     pipe.set_progress_bar_config(disable=True)
-    pipe = pipe.to(device)
+    pipe = pipe.to(device).use_channels_last()
     if compile:
         pipe.enable_compile()
     return pipe

@@ -1,0 +1,79 @@
+"""Throughput of each network pipeline against a plain convolution stack, measured in the same process.
+
+    python benchmarks/throughput.py --size 256 --task sr_x4 --methods resshift,dpir,diffir
+
+For every method: its counted FLOPs for one restore of a ``--size`` square LQ (``torch.utils.flop_counter`` on
+the meta device), the median wall time of ``--repeats`` runs after a warm-up, the GFLOP/s that makes, and that
+speed as a share of what a 64-channel 3x3 convolution stack reaches here (timed right before each method, so a
+busy machine slows both). Issue 18 asks for >= 70% for every network pipeline at 256 x 256.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import restorers  # noqa: E402
+from leaderboard.cost import count_flops  # noqa: E402
+from leaderboard.device import device_name  # noqa: E402
+from leaderboard.estimate import _REFERENCE, reference_speed  # noqa: E402
+from leaderboard.speed import noise_image  # noqa: E402
+from restorers.pipeline import MASK_REQUIRED  # noqa: E402
+
+
+def conv_stack_speed(device: str) -> float:
+    _REFERENCE.clear()  # a fresh timing each time: the reference shares the machine's state with the method
+    return max(reference_speed(device) for _ in range(3))
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--methods", default="resshift,dpir,diffir")
+    parser.add_argument("--task", default="sr_x4")
+    parser.add_argument("--size", default="256", help="LQ size: a side length, or WIDTHxHEIGHT (e.g. 755x703)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+    width, height = (int(v) for v in (args.size.split("x") if "x" in args.size else (args.size, args.size)))
+    print(f"device: {device_name(args.device)}, torch {torch.__version__}, LQ {width}x{height}")
+    print(f"{'method':<12} {'TFLOPs':>8} {'median s':>9} {'GFLOP/s':>8} {'conv GFLOP/s':>12} {'share':>6}")
+    rows = []
+    for method in [m.strip() for m in args.methods.split(",") if m.strip()]:
+        pipe = restorers.load_pipeline(method, args.task, device=args.device)
+        image = noise_image(max(width, height)).crop((0, 0, width, height))
+        extra = {}
+        if pipe.mask_input() == MASK_REQUIRED:
+            extra["mask_image"] = Image.new("L", image.size, 0)
+            extra["mask_image"].paste(255, (width // 4, height // 4, width // 2, height // 2))
+        flops = count_flops(pipe, height, width, None).total
+
+        def restore():
+            pipe(image=image, generator=torch.Generator().manual_seed(0), **extra)
+
+        if args.repeats > 1:
+            restore()  # warm-up (a large size is timed cold: one run is minutes)
+        times = []
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            restore()
+            times.append(time.perf_counter() - started)
+        seconds = statistics.median(times)
+        conv = conv_stack_speed(args.device)
+        row = {"method": method, "tflops": flops / 1e12, "seconds": seconds, "gflops_per_s": flops / seconds / 1e9,
+               "conv_gflops_per_s": conv / 1e9, "share": flops / seconds / conv}
+        rows.append(row)
+        print(f"{method:<12} {row['tflops']:>8.3f} {seconds:>9.2f} {row['gflops_per_s']:>8.1f} "
+              f"{row['conv_gflops_per_s']:>12.1f} {row['share']:>6.0%}")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
