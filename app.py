@@ -222,9 +222,17 @@ def restore_tab(task, demo: gr.Blocks) -> None:
             with gr.Column(scale=1):
                 # a file, not gr.Image: the app decodes it itself, so a bad file gets the app's own message
                 image_in = gr.File(label="Input image (PNG, JPEG, WebP, TIFF, BMP, ...)", type="filepath",
-                                   file_types=["image"], elem_id=f"upload-{task.id}")
-                preview = gr.Image(label="Input preview", type="pil", format="png", interactive=False, height=220,
-                                   elem_id=f"preview-{task.id}")
+                                   file_types=["image"], height=120, elem_id=f"upload-{task.id}")
+                degrade = gr.Checkbox(  # rendered below the examples, which set it
+                    label=f"Input is a clean HQ image: degrade it first ({task.lq_label}), "
+                          f"restore the degraded image{f' x{task.scale}' if task.scale > 1 else ''} and score the "
+                          "result against the HQ", value=False, render=False)
+                kinds = (("hq", "Or try a clean HQ photo: degraded first, then scored against it"),
+                         ("lq", "Or an already degraded input: restored as given"))
+                for kind, label in kinds:
+                    rows = example_rows(kind, task.id)
+                    if rows:  # the checkbox column is set by the example, not shown
+                        gr.Examples(rows, inputs=[image_in, degrade], label=label, visible_columns=[0])
                 if task.needs_mask:
                     brush = gr.ImageEditor(
                         label="Paint the holes (white brush) on your input, or upload a mask below",
@@ -238,32 +246,28 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                                         "is drawn)",
                                   type="filepath", file_types=["image"], visible=task.needs_mask,
                                   elem_id=f"mask-{task.id}")
-                gr.Markdown(serving.budget_text(task))
-                degrade = gr.Checkbox(
-                    label=f"Input is a clean HQ image: degrade it first ({task.lq_label}), "
-                          f"restore the degraded image{f' x{task.scale}' if task.scale > 1 else ''} and score the "
-                          "result against the HQ", value=False)
-                fit = gr.Radio(serving.FIT_CHOICES, value="refuse", label="Too large?")
+                degrade.render()
                 first = default_method(task)
                 method = gr.Dropdown(serving.method_choices(task.id), value=first, label="Method",
                                      info=serving.official_note(task.id) or None)
                 steps = gr.Slider(1, 4, value=4, step=1, label="Sampling steps")
-                ir_choices = list(restorers.registry.ir_network_choices())
-                ir_network = gr.Dropdown(ir_choices, value=ir_choices[0],
-                                         label="IR network (DP-IR and its DDPM baseline)",
-                                         info="the frozen one-shot network DP-IR starts from; add spandrel-loadable "
-                                              f"state dicts to {serving.IR_FOLDER_TEXT} to list them",
-                                         visible=serving.choice_of(first, task.id).spec.swappable_ir_network)
-                seed = gr.Number(value=0, minimum=0, maximum=MAX_SEED, label=f"Seed (0 to {MAX_SEED})")
                 with gr.Row():
                     restore_button = gr.Button("Restore", variant="primary", elem_id=f"restore-{task.id}")
                     stop = gr.Button("Stop", variant="stop")
-                kinds = (("hq", "Clean HQ photos: degraded first, then scored against them"),
-                         ("lq", "Already degraded inputs: restored as given"))
-                for kind, label in kinds:
-                    rows = example_rows(kind, task.id)
-                    if rows:  # the checkbox column is set by the example, not shown
-                        gr.Examples(rows, inputs=[image_in, degrade], label=label, visible_columns=[0])
+                with gr.Accordion("More options: large inputs, seed, IR network", open=False):
+                    gr.Markdown(serving.budget_text(task))
+                    fit = gr.Radio(serving.FIT_CHOICES, value="refuse", label="Too large?")
+                    seed = gr.Number(value=0, minimum=0, maximum=MAX_SEED, label=f"Seed (0 to {MAX_SEED})")
+                    ir_choices = list(restorers.registry.ir_network_choices())
+                    ir_network = gr.Dropdown(ir_choices, value=ir_choices[0],
+                                             label="IR network (DP-IR and its DDPM baseline)",
+                                             info="the frozen one-shot network DP-IR starts from; add "
+                                                  f"spandrel-loadable state dicts to {serving.IR_FOLDER_TEXT} to "
+                                                  "list them",
+                                             visible=serving.choice_of(first, task.id).spec.swappable_ir_network)
+                preview = gr.Image(label="Input preview (click it after a comparison to zoom every result there)",
+                                   type="pil", format="png", interactive=False, height=220,
+                                   elem_id=f"preview-{task.id}")
             with gr.Column(scale=1):
                 slider = gr.ImageSlider(label="Input (nearest-neighbour enlarged) | restored",
                                         format="png", type="pil")
@@ -357,7 +361,7 @@ def build_demo() -> gr.Blocks:
                 "seconds by the wall clock. A restore's result line is measured on this server; each Leaderboard row "
                 "says where it was measured in its Device column. The default models are small CPU checkpoints "
                 "trained offline (see each model card in `assets/checkpoints`).")
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # every tab's name stays visible on a phone
             for task_id in shown_tasks():
                 restore_tab(restorers.get_task(task_id), demo)
 

@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: the project's packages sit one folder up
 
 
 def free_port() -> int:
@@ -68,6 +69,9 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
+BROWSER_TIMEOUT_SECONDS = 600
+
+
 def run_load(url: str, clients: int, size: int, method: str, task: str, browser: bool = False) -> dict:
     from gradio_client import Client, handle_file
 
@@ -82,7 +86,7 @@ def run_load(url: str, clients: int, size: int, method: str, task: str, browser:
     def one_client(index: int) -> None:
         try:
             client = Client(url, verbose=False)
-            start_gate.wait()
+            start_gate.wait(timeout=300)
             started = time.perf_counter()
             client.predict(task, method, handle_file(str(path)), None, index, api_name="/restore")
             with lock:
@@ -94,23 +98,41 @@ def run_load(url: str, clients: int, size: int, method: str, task: str, browser:
     browser_wait = {}
 
     def browser_user() -> None:
+        """One visitor clicking Restore just after the API burst. Any failure before the start breaks the gate
+        (every client then stops with an error) instead of leaving them all waiting for it forever."""
         from playwright.sync_api import sync_playwright
 
+        import restorers  # noqa: PLC0415 (only the browser user needs the task titles)
+
         chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-        with sync_playwright() as playwright:
-            page = playwright.chromium.launch(executable_path=chromium, headless=True,
-                                              args=["--no-sandbox"]).new_page()
-            page.goto(url)
-            page.get_by_role("button", name="Restore").first.wait_for(timeout=60_000)
-            panel = page.locator(f"#tab-{task}")
-            panel.locator(".gallery-item, [data-testid='examples'] button, table.table tbody tr").first.click()
-            page.wait_for_timeout(1000)
-            start_gate.wait()
-            time.sleep(1.0)  # arrive just after the API burst
-            started = time.perf_counter()
-            panel.locator(f"#restore-{task}").click()
-            panel.locator(f"#cost-{task}").get_by_text("NFE").wait_for(timeout=900_000)
-            browser_wait["seconds"] = time.perf_counter() - started
+        try:
+            with sync_playwright() as playwright:
+                page = playwright.chromium.launch(executable_path=chromium, headless=True,
+                                                  args=["--no-sandbox"]).new_page()
+                page.goto(url)
+                page.get_by_role("button", name="Restore").first.wait_for(timeout=60_000)
+                page.get_by_role("tab", name=restorers.get_task(task).title).click()
+                panel = page.locator(f"#tab-{task}")
+                panel.locator(".gallery-item, [data-testid='examples'] button, table.table tbody tr").first.click()
+                page.wait_for_timeout(1000)
+                start_gate.wait(timeout=300)
+                time.sleep(1.0)  # arrive just after the API burst
+                started = time.perf_counter()
+                panel.locator(f"#restore-{task}").click()
+                done = panel.locator(f"#cost-{task}").get_by_text("NFE")
+                failed = page.locator(".toast-body.error")
+                deadline = started + BROWSER_TIMEOUT_SECONDS
+                while not (done.count() and done.first.is_visible()):
+                    if failed.count():
+                        raise RuntimeError(f"the page showed an error: {failed.first.inner_text()!r}")
+                    if time.perf_counter() > deadline:
+                        raise TimeoutError(f"no result within {BROWSER_TIMEOUT_SECONDS} s")
+                    page.wait_for_timeout(250)
+                browser_wait["seconds"] = time.perf_counter() - started
+        except Exception as err:  # reported with the clients' errors, never a hang
+            start_gate.abort()
+            with lock:
+                errors.append(f"browser user: {type(err).__name__}: {err}")
 
     threads = [threading.Thread(target=one_client, args=(i,)) for i in range(clients)]
     if browser:

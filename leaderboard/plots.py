@@ -80,7 +80,8 @@ def quality_vs_cost(frame: pd.DataFrame, metric: str = "psnr_y", cost: str = "nf
                                     hovertext=[hover[k] for k in range(len(group)) if group.index[k] in shown.index],
                                     hoverinfo="text"))
     figure.update_layout(
-        title=f"{metric_label(metric)} vs {COST_AXES[cost]}", xaxis_title=COST_AXES[cost],
+        # two short lines: a phone-width plot cuts a one-line title (plotly does not wrap)
+        title=f"{metric_label(metric)}<br><sup>vs {COST_AXES[cost]}</sup>", xaxis_title=COST_AXES[cost],
         yaxis_title=metric_label(metric), template="plotly_white", legend_title="method",
         # the legend goes under the plot, so long checkpoint names never squeeze the axes
         legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
