@@ -18,9 +18,22 @@ def metric_cell(value) -> str:
     return "unavailable" if value is None else f"{value:.4f}"
 
 
+NO_REFERENCE_CAUTION = ("measured; with no HQ it is the only judge here, and a rough one: it can prefer a "
+                        "painterly or over-sharpened result to a faithful one (tick 'Input is a clean HQ image' "
+                        "to measure fidelity)")
+
+
 def metrics_frame(scored) -> pd.DataFrame:
+    """Every metric, with why it is unavailable; a no-reference score alone says how far to trust it."""
+    computed = [name for name, value in scored.metrics.items() if value is not None]
+    only_no_reference = bool(computed) and not any(METRICS[name].full_reference for name in computed)
+
+    def note(name: str) -> str:
+        if name in scored.unavailable:
+            return scored.unavailable[name]
+        return NO_REFERENCE_CAUTION if only_no_reference else "measured"
     return pd.DataFrame([{"metric": f"{spec.label} {spec.arrow}", "value": metric_cell(scored.metrics.get(name)),
-                          "note": scored.unavailable.get(name, "measured")} for name, spec in METRICS.items()])
+                          "note": note(name)} for name, spec in METRICS.items()])
 
 
 def compare_row(title: str, scored, info: dict) -> dict:

@@ -371,3 +371,14 @@ def test_on_a_zerogpu_space_every_run_borrows_the_gpu(monkeypatch):
         monkeypatch.delitem(sys.modules, "spaces")
         importlib.reload(app)
     assert app.spaces is None
+
+
+def test_a_no_reference_score_alone_says_how_far_to_trust_it(tmp_path):
+    path = tmp_path / "photo.png"
+    Image.new("RGB", (48, 40), (120, 80, 40)).save(path)
+    _, _, alone, _ = serving.run("sr_x4", "bicubic", str(path), None, 0, False)
+    notes = result_text.metrics_frame(alone).set_index("metric")["note"]
+    assert "rough one" in notes["PIQE (no-ref) ↓"] and "needs the clean HQ" in notes["PSNR-Y (dB) ↑"]
+    _, _, scored, _ = serving.run("sr_x4", "bicubic", str(path), None, 0, True)  # scored against the HQ
+    notes = result_text.metrics_frame(scored).set_index("metric")["note"]
+    assert notes["PIQE (no-ref) ↓"] == "measured" and notes["PSNR-Y (dB) ↑"] == "measured"
