@@ -15,13 +15,18 @@ import threading
 from contextlib import contextmanager
 
 import gradio as gr
-import pandas as pd
 from PIL import Image
 
 import restorers
 from leaderboard import ab_view, forecast, result_text, serving
-from leaderboard.serving import MAX_SEED, STOPPED, RequestError, default_method, shown_tasks
 from leaderboard.leaderboard_tab import leaderboard_tab
+from leaderboard.serving import (
+    MAX_SEED,
+    STOPPED,
+    RequestError,
+    default_method,
+    shown_tasks,
+)
 from restorers.paths import EXAMPLES
 
 SR_TASK = "sr_x4"
@@ -141,22 +146,11 @@ def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse",
     for method in progress.tqdm(methods, desc="methods"):
         lq, hq, scored, info = serve(task, method, image, None, seed, degrade_first, fit, session, ir_network, mask)
         results.append((method, scored, info))
-    size = results[0][1].image.size
-    shown = [("input (nearest-neighbour enlarged)" if lq.size != size else "input", lq.resize(size, Image.NEAREST))]
-    if hq is not None:
-        shown.append(("HQ (reference)", hq))
-    rows, files = [], []
-    for method, scored, info in results:
-        title = serving.choice_of(method, task).title
-        shown.append((f"{title}: NFE {scored.nfe}, {scored.seconds:.2f} s", scored.image))
-        rows.append(result_text.compare_row(title, scored, info))
-        files.append(serving.png_file(scored.image, serving.download_name(image, task, method)))
-    gallery = [(serving.png_file(im, "compare"), label) for label, im in shown]
-    labels = [label for _, label in gallery]
-    a, b = ab_view.default_pair(labels)
-    pair = [(label, path) for path, label in gallery]
-    return (gallery, pd.DataFrame(rows), files, shown, pair, gr.Dropdown(choices=labels, value=a),
-            gr.Dropdown(choices=labels, value=b), ab_view.ab_value(pair, a, b))
+    view = result_text.compare_view(task, image, lq, hq, results)
+    a, b = ab_view.default_pair([label for label, _ in view.files])
+    return (view.gallery, view.table, view.downloads, view.shown, view.files,
+            gr.Dropdown(choices=view.labels, value=a), gr.Dropdown(choices=view.labels, value=b),
+            ab_view.ab_value(view.files, a, b))
 
 
 def ui_ab(pair, a: str | None, b: str | None):
@@ -296,7 +290,7 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                         "result, enlarged 4x.")
             compare = gr.Button(f"Compare {len(serving.compare_defaults(task.id))} methods",
                                 elem_id=f"compare-{task.id}")
-            compare_gallery = gr.Gallery(label="Input, HQ (when known) and each method's result", columns=4,
+            compare_gallery = gr.Gallery(label="Input, HQ (when known) and each method's result", columns=3,
                                          format="png", type="pil", height="auto", elem_id=f"compare-gallery-{task.id}")
             compare_table = gr.Dataframe(label="Cost and quality per method (measured)", interactive=False,
                                          wrap=True, elem_id=f"compare-table-{task.id}")

@@ -102,7 +102,7 @@ def run_load(url: str, clients: int, size: int, method: str, task: str, browser:
         (every client then stops with an error) instead of leaving them all waiting for it forever."""
         from playwright.sync_api import sync_playwright
 
-        import restorers  # noqa: PLC0415 (only the browser user needs the task titles)
+        import restorers
 
         chromium = shutil.which("chromium") or shutil.which("chromium-browser")
         try:

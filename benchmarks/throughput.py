@@ -21,12 +21,12 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import restorers  # noqa: E402
-from leaderboard.cost import count_flops  # noqa: E402
-from leaderboard.device import device_name  # noqa: E402
-from leaderboard.estimate import _REFERENCE, reference_speed  # noqa: E402
-from leaderboard.speed import noise_image  # noqa: E402
-from restorers.pipeline import MASK_REQUIRED  # noqa: E402
+import restorers
+from leaderboard.cost import count_flops
+from leaderboard.device import device_name
+from leaderboard.estimate import _REFERENCE, reference_speed
+from leaderboard.speed import noise_image
+from restorers.pipeline import MASK_REQUIRED
 
 
 def conv_stack_speed(device: str) -> float:

@@ -10,8 +10,17 @@ from __future__ import annotations
 import restorers
 
 from .estimate import LONG_RUN_SECONDS, duration_text, estimate_seconds, measured
-from .serving import (RequestError, choice_of, fitted_size, get_pipeline, input_budget, over_budget, parse_steps,
-                      read_input, speed_key)
+from .serving import (
+    RequestError,
+    choice_of,
+    fitted_size,
+    get_pipeline,
+    input_budget,
+    over_budget,
+    parse_steps,
+    read_input,
+    speed_key,
+)
 
 
 def planned_lq_size(task, size: tuple[int, int], degrade_first: bool, fit: str) -> tuple[int, int]:

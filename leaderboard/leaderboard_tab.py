@@ -10,7 +10,8 @@ import gradio as gr
 import restorers
 
 from .metrics import METRICS
-from .table import RANK_METRIC, leaderboard_view as table_view, metric_header
+from .table import RANK_METRIC, metric_header
+from .table import leaderboard_view as table_view
 
 FIRST_TASK = "sr_x4"
 

@@ -18,10 +18,9 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from restorers.image_io import pil_to_tensor
-
 from restorers import lpips_weights
 from restorers.building import BUILD_LOCK
+from restorers.image_io import pil_to_tensor
 
 
 def torch_hub_dir() -> Path:
@@ -78,7 +77,7 @@ def weights_available(name: str) -> tuple[bool, str]:
             from huggingface_hub import try_to_load_from_cache
 
             backbone = try_to_load_from_cache(TOPIQ_BACKBONE_REPO, "model.safetensors")
-        except Exception:  # noqa: BLE001 - any hub-cache problem means "not available"
+        except Exception:
             backbone = None
         ok = head.is_file() and isinstance(backbone, str)
         return ok, f"needs {head} and {TOPIQ_BACKBONE_REPO} in the Hugging Face cache"

@@ -6,12 +6,47 @@ tests read the same text.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 from PIL import Image
 
 from .metrics import METRICS
+from .serving import choice_of, download_name, png_file
 
 ZOOM_WINDOW = 48  # output pixels around a picked point, shown 4x larger
+
+
+@dataclass
+class CompareView:
+    """What a comparison shows: (PNG, label) gallery items, the cost-and-quality table, one download per method,
+    the (label, image) pairs the zoom crops, and the (label, PNG) pairs the A|B view picks from."""
+
+    gallery: list[tuple[str, str]]
+    table: pd.DataFrame
+    downloads: list[str]
+    shown: list[tuple[str, Image.Image]]
+    files: list[tuple[str, str]]
+
+    @property
+    def labels(self) -> list[str]:
+        return [label for label, _ in self.files]
+
+
+def compare_view(task: str, upload, lq: Image.Image, hq: Image.Image | None, results: list) -> CompareView:
+    """``results``: (method key, scored, info) per compared method, in order; every image at the output size."""
+    size = results[0][1].image.size
+    shown = [("input (nearest-neighbour enlarged)" if lq.size != size else "input", lq.resize(size, Image.NEAREST))]
+    if hq is not None:
+        shown.append(("HQ (reference)", hq))
+    rows, downloads = [], []
+    for method, scored, info in results:
+        title = choice_of(method, task).title
+        shown.append((f"{title}: NFE {scored.nfe}, {scored.seconds:.2f} s", scored.image))
+        rows.append(compare_row(title, scored, info))
+        downloads.append(png_file(scored.image, download_name(upload, task, method)))
+    gallery = [(png_file(image, "compare"), label) for label, image in shown]
+    return CompareView(gallery, pd.DataFrame(rows), downloads, shown, [(label, path) for path, label in gallery])
 
 
 def metric_cell(value) -> str:

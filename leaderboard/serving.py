@@ -22,16 +22,22 @@ import torch
 from PIL import Image
 
 import restorers
-from restorers.building import BUILD_LOCK
 from leaderboard.device import device_name, serving_device
 from leaderboard.estimate import record as record_speed
 from leaderboard.evaluate import restore_and_score
+from restorers.building import BUILD_LOCK
 from restorers.degradations.masks import apply_mask, load_mask
 from restorers.image_io import InvalidImageError, check_size, load_image, to_rgb
-from restorers.pipeline import MASK_REQUIRED
 from restorers.paths import hide_paths
-from restorers.registry import (EMBEDDED_IR, MethodChoice, default_checkpoint, ir_network_choices, official_choices,
-                                user_checkpoints)
+from restorers.pipeline import MASK_REQUIRED
+from restorers.registry import (
+    EMBEDDED_IR,
+    MethodChoice,
+    default_checkpoint,
+    ir_network_choices,
+    official_choices,
+    user_checkpoints,
+)
 
 # a demo limit (CPU seconds), not a method or memory limit: above 256 x 256 every pipeline restores in tiles
 # (restorers.tiling), so memory stays flat; the sweep has no limit

@@ -211,9 +211,8 @@ def test_leaderboard_opens_and_switches_metric(page):
 def test_stop_during_a_one_shot_network_says_stopped_and_frees_restore(page, tmp_path):
     """Real-ESRGAN on a photo of the visitor's own: Stop during the run says "Stopped." and Restore comes back
     (the server leaves the network within a layer: tests/test_serving.py times that)."""
-    from playwright.sync_api import expect
-
     from conftest import random_image
+    from playwright.sync_api import expect
 
     if "realsr_x4" not in TASKS or "realesrgan" not in app_methods("realsr_x4"):
         pytest.fail("the Real-world SR tab with Real-ESRGAN is missing: its weights did not load")

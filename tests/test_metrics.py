@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from conftest import smooth_image
 from PIL import Image
 
-from conftest import smooth_image
 from leaderboard import metrics
 from leaderboard.metrics import compute_metric, compute_metrics
 

@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import random_image
 from PIL import Image
 
 import restorers
-from conftest import random_image
 from leaderboard import result_text, serving
 from leaderboard.evaluate import restore_and_score
 from leaderboard.serving import RequestError
