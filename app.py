@@ -122,9 +122,9 @@ def ui_download(result, output_format: str, quality):
     """The download of the last result in the chosen format (re-encoded on a format change, no new run)."""
     if result is None:
         return gr.DownloadButton(visible=False)
-    image, name = result["image"], result["name"]
-    with user_errors():
-        path = serving.image_file(image, name, output_format, quality)
+    with user_errors():  # the PNG was written by the run itself
+        path = result["result"] if output_format == "PNG" else serving.image_file(
+            result["image"], result["name"], output_format, quality)
     size = os.path.getsize(path)
     what = output_format if output_format == "PNG" else f"{output_format}, quality {int(quality)}"
     return gr.DownloadButton(f"Download {what} ({size / 1e6:.2f} MB)" if size >= 1e5 else

@@ -39,13 +39,15 @@ def compare_view(task: str, upload, lq: Image.Image, hq: Image.Image | None, res
     shown = [("input (nearest-neighbour enlarged)" if lq.size != size else "input", lq.resize(size, Image.NEAREST))]
     if hq is not None:
         shown.append(("HQ (reference)", hq))
+    gallery = [(png_file(image, "compare"), label) for label, image in shown]
     rows, downloads = [], []
     for method, scored, info in results:
         title = choice_of(method, task).title
-        shown.append((f"{title}: NFE {scored.nfe}, {scored.seconds:.2f} s", scored.image))
+        label = f"{title}: NFE {scored.nfe}, {scored.seconds:.2f} s"
+        shown.append((label, scored.image))
         rows.append(compare_row(title, scored, info))
         downloads.append(png_file(scored.image, download_name(upload, task, method)))
-    gallery = [(png_file(image, "compare"), label) for label, image in shown]
+        gallery.append((downloads[-1], label))  # one PNG per result, shown and downloaded
     return CompareView(gallery, pd.DataFrame(rows), downloads, shown, [(label, path) for path, label in gallery])
 
 
