@@ -30,6 +30,7 @@ from restorers.registry import CHECKPOINTS, default_checkpoint, get_method, meth
 from .benchmarks import load_benchmark
 from .cost import parameter_count
 from .evaluate import restore_and_score
+from .image_scores import ImageScore
 from .results import RESULTS_DIR, write_results
 from .device import device_name
 from .sweep import benchmark_pairs, checkpoint_label, results_row
@@ -50,9 +51,10 @@ def measure_column(pipe, method: str, task, label: str, steps: int | None, pairs
     if key not in _MEASURED:
         _, _, lq, conditions = pairs[0]
         pipe(image=lq, num_inference_steps=steps, generator=torch.Generator().manual_seed(SEED), **conditions)  # warm-up
-        scored = [restore_and_score(pipe, task, lq, hq, steps, SEED + index, conditions=conditions)
-                  for index, (_, hq, lq, conditions) in enumerate(pairs)]
-        row = results_row(pipe, method, label, task.id, dataset, steps, scored, [lq for _, _, lq, _ in pairs])
+        scored = [ImageScore.of(restore_and_score(pipe, task, lq, hq, steps, SEED + index, conditions=conditions),
+                                "card", index, name, lq)
+                  for index, (name, hq, lq, conditions) in enumerate(pairs)]
+        row = results_row(pipe, method, label, task.id, dataset, steps, scored)
         _MEASURED[key] = {"meta": {"method": method, "checkpoint": label, "steps": steps, "nfe": row["nfe"],
                                    "tau": row["tau"], "sampler": row["sampler"]},
                           "rows": [{**s.metrics, "seconds": s.seconds, "nfe": s.nfe} for s in scored], "row": row}

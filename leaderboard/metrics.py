@@ -67,6 +67,12 @@ METRICS: dict[str, MetricSpec] = {m.name: m for m in [
 DEFAULT_METRICS = tuple(METRICS)
 
 
+def metric_protocol(task) -> dict:
+    """How this project's metrics are computed for ``task``, in the results' protocol columns (a paper's rows
+    are ranked beside ours only where these agree)."""
+    return {"psnr_channels": "Y (BT.601 YCbCr)", "crop_border": task.crop_border, "lpips_backbone": "alex"}
+
+
 def weights_available(name: str) -> tuple[bool, str]:
     """Whether a learned metric's weights are on disk (no network is touched)."""
     if name == "lpips":

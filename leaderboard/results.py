@@ -15,9 +15,19 @@ from .metrics import METRICS
 
 RESULTS_DIR = ASSETS / "results"
 KEY = ["method", "checkpoint", "task", "dataset", "nfe", "tau"]  # tau: DP-IR's start step (empty for others)
-COLUMNS = (KEY + ["steps", "sampler", "nfe_detail", "n_images", "lq_size", "tflops", "tflops_base", "tflops_per_nfe", "params",
-                  "seconds_per_image", "device"]
-           + list(METRICS) + ["source", "code_version", "time", "notes"])
+SIZES = {"256": (256, 256), "720p": (1280, 720)}  # input sizes every row is also costed at (DP-IR's Table 9: 720p)
+SIZE_COST_COLUMNS = [f"tflops_{size}{part}" for size in SIZES for part in ("", "_base", "_per_nfe")]
+# how a row's metrics were computed: rows are ranked together only when these agree
+PROTOCOL = ["psnr_channels", "crop_border", "lpips_backbone"]
+# the papers' metrics we cannot compute offline; only reported rows fill them (leaderboard/reported.csv)
+REPORTED_METRICS = {"psnr_rgb": ("PSNR-RGB (dB)", False), "ssim_rgb": ("SSIM-RGB", False),
+                    "lpips_vgg": ("LPIPS-VGG", True), "lpips_lama": ("LPIPS (LaMa's evaluator)", True),
+                    "fid": ("FID", True), "dists": ("DISTS", True), "clipiqa": ("CLIPIQA (no-ref)", False),
+                    "musiq": ("MUSIQ (no-ref)", False)}  # name -> (label, lower is better)
+COLUMNS = (KEY + ["steps", "sampler", "nfe_detail", "n_images", "lq_size", "tflops", "tflops_base", "tflops_per_nfe",
+                  *SIZE_COST_COLUMNS, "params", "seconds_per_image", "device", "threads", "processes"]
+           + list(METRICS) + list(REPORTED_METRICS) + PROTOCOL
+           + ["source", "weights", "code_version", "time", "citation", "notes"])
 
 
 def code_version() -> str:
@@ -34,13 +44,16 @@ def read_results(path: str | os.PathLike) -> pd.DataFrame:
     return frame.reindex(columns=COLUMNS)
 
 
-def load_all(directory: str | os.PathLike = RESULTS_DIR) -> pd.DataFrame:
-    """Every results file in ``directory`` (and the reported rows), one frame."""
+REPORTED_FILE = Path(__file__).parent / "reported.csv"
+
+
+def load_all(directory: str | os.PathLike = RESULTS_DIR, reported: bool = True) -> pd.DataFrame:
+    """Every results file in ``directory`` (and the papers' reported rows), one frame."""
     directory = Path(directory)
-    files = sorted(list(directory.glob("*.csv")) + list(directory.glob("*.jsonl"))) if directory.is_dir() else []
-    reported = Path(__file__).parent / "reported.csv"
-    if reported.exists():
-        files.append(reported)
+    files = sorted(f for pattern in ("*.csv", "*.jsonl") for f in directory.glob(pattern)
+                   if ".partial-" not in f.name) if directory.is_dir() else []  # not an unfinished sweep's scores
+    if reported and REPORTED_FILE.exists():
+        files.append(REPORTED_FILE)
     frames = [read_results(f) for f in files]
     frames = [f for f in frames if not f.empty]
     if not frames:

@@ -5,30 +5,43 @@
 Each row is the mean over the images of a (method, checkpoint, task, dataset, NFE) configuration. NFE
 and TFLOPs are measured (hooks, FlopCounterMode), seconds are wall time per image after one untimed
 warm-up call, and a metric is empty when it could not be computed (the ``notes`` column says why).
-Methods without steps (bicubic) get one row at NFE 0 whatever ``--nfe`` says.
+Methods without steps (bicubic) get one row at NFE 0 whatever ``--nfe`` says. Every row also carries its
+TFLOPs at 256x256 and 1280x720 input (counted on the meta device), its metric protocol and its provenance
+(a digest of the weights, the code version, the device and thread count).
+
+A killed sweep resumes: run the same command again and it goes on from the first image it had not finished.
+Past one process (images split by ``leaderboard.sharding``; the merged rows equal a one-process sweep's):
+
+    torchrun --nproc_per_node 2 -m leaderboard.sweep --methods resshift --task sr_x4      # a CPU box
+    accelerate launch --multi_gpu --num_processes 8 -m leaderboard.sweep --methods resshift --task sr_x4
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import math
 import sys
 from pathlib import Path
 
 import diffusers
 import torch
+from accelerate import PartialState
 from tqdm.auto import tqdm
 
 import restorers
-from restorers.registry import get_method
+from restorers.registry import CHECKPOINTS, get_method
 
 from .benchmarks import load_benchmark
-from .cost import parameter_count
+from .cost import count_flops, parameter_count
 from .device import device_name
 from .evaluate import restore_and_score
-from .metrics import METRICS
-from .results import RESULTS_DIR, code_version, write_results
+from .image_scores import ImageScore, PartialScores
+from .metrics import METRICS, metric_protocol
+from .provenance import thread_count, weights_digest
+from .results import RESULTS_DIR, SIZES, code_version, write_results
+from .sharding import my_share, merged, sweep_state
 
 
 def parse_int_list(text: str) -> list[int]:
@@ -42,7 +55,12 @@ def parse_int_list(text: str) -> list[int]:
 
 
 def checkpoint_label(method: str, task: str, checkpoint: str | None) -> str:
+    """How a row names its weights: ``embedded:<folder>`` for a folder of ``assets/checkpoints`` (whichever task
+    it was trained for), the path or hub id otherwise, ``none`` for a method without weights."""
     if checkpoint:
+        path = Path(checkpoint)
+        if path.is_dir() and path.resolve().parent == CHECKPOINTS.resolve():
+            return f"embedded:{path.name}"
         return checkpoint
     default = restorers.registry.default_checkpoint(method, task)
     return f"embedded:{default.name}" if default else "none"
@@ -80,9 +98,26 @@ def benchmark_pairs(task, dataset: str | None = None, limit: int | None = None,
     return bench.name, pairs
 
 
+def config_key(method: str, label: str, task_id: str, dataset: str, steps, tau, seed: int, digest: str,
+               device: str, compiled: bool) -> str:
+    """Everything that makes two per-image scores parts of the same row (a resumed sweep reuses only these)."""
+    return json.dumps([method, label, task_id, dataset, steps, tau, seed, digest, device_name(device), compiled])
+
+
+def size_costs(pipe, steps: int | None) -> dict:
+    """TFLOPs (total, once, per step call) at the fixed input sizes of ``results.SIZES``, counted on the meta
+    device: the cost of a photo of that size without running one."""
+    costs = {}
+    for size, (width, height) in SIZES.items():
+        report = count_flops(pipe, height, width, steps)
+        for part, key in (("", "tflops"), ("_base", "tflops_base"), ("_per_nfe", "tflops_per_nfe")):
+            costs[f"tflops_{size}{part}"] = report.tflops[key]
+    return costs
+
+
 def run_sweep(methods: list[str], task_id: str, nfe: list[int] | None, dataset: str | None = None,
               limit: int | None = None, out: str | Path | None = None, checkpoint: str | None = None,
-              seed: int = 0, device: str = "cpu", progress: bool = True, taus: list[int] | None = None,
+              seed: int = 0, device: str | None = "cpu", progress: bool = True, taus: list[int] | None = None,
               jobs: list[tuple] | None = None, crop: int | None = None, compile: bool = False,
               variant: str | None = None) -> list[dict]:
     """One row per (method, steps, tau) job: ``jobs`` explicitly, or every method x ``nfe`` x ``taus``.
@@ -91,6 +126,9 @@ def run_sweep(methods: list[str], task_id: str, nfe: list[int] | None, dataset: 
     ``crop``: centre-crop each HQ image first (recorded in the dataset name), for expensive grids.
     ``compile``: compile the networks of methods that offer it (ResShift) before the untimed warm-up, so the
     seconds are steady-state; the row's notes say so.
+    ``out``: the results file; each image's scores are kept beside it until the sweep ends, so a killed sweep
+    resumes. In a distributed launch (``leaderboard.sharding``) each process restores its share of the images
+    and the main process writes the merged rows.
     """
     task = restorers.get_task(task_id).variant(variant)
     jobs = jobs if jobs is not None else sweep_jobs(methods, nfe, taus)
@@ -98,63 +136,86 @@ def run_sweep(methods: list[str], task_id: str, nfe: list[int] | None, dataset: 
         spec = get_method(method)
         if task_id not in spec.tasks:
             raise ValueError(f"method {method!r} does not serve task {task_id!r}")
+    state, device = sweep_state(device)
     bench_name, pairs = benchmark_pairs(task, dataset, limit, crop)
     dataset_name = bench_name + (f"-crop{crop}" if crop else "") + (f":{variant}" if variant else "")
-    bar = tqdm(total=len(jobs) * len(pairs), desc="sweep", unit="img", disable=not progress)
+    mine = my_share(len(pairs), state)
+    store = PartialScores(out, state.process_index) if out is not None else None
+    done = store.done() if store is not None else {}
+    bar = tqdm(total=len(jobs) * len(mine), desc="sweep", unit="img", disable=not progress or not state.is_main_process)
     rows = []
     for method, steps, tau in jobs:
-        pipe = restorers.load_pipeline(method, task_id, checkpoint if get_method(method).has_steps else None, device)
+        chosen = checkpoint if get_method(method).has_steps else None
+        pipe = restorers.load_pipeline(method, task_id, chosen, device)
         compiled = compile and bool(pipe.compile_targets)
-        if compiled:
-            pipe.enable_compile()
         if tau is not None:
             pipe.set_start_step(tau)
-        tau_used = pipe.start_step()
-        pipe(image=pairs[0][2], num_inference_steps=steps, generator=torch.Generator().manual_seed(seed),
-             **pairs[0][3])  # warm-up
-        scored = []
-        for index, (name, hq, lq, conditions) in enumerate(pairs):
-            bar.set_postfix_str(f"{method} steps={steps} tau={tau_used} {name}")
-            scored.append(restore_and_score(pipe, task, lq, hq, steps, seed + index, conditions=conditions))
+        label = checkpoint_label(method, task_id, chosen)
+        digest = weights_digest(pipe)
+        key = config_key(method, label, task_id, dataset_name, steps, pipe.start_step(), seed, digest, device, compiled)
+        scores = [done[(key, i)] for i in mine if (key, i) in done]
+        bar.update(len(scores))
+        todo = [i for i in mine if (key, i) not in done]
+        if todo:
+            if compiled:
+                pipe.enable_compile()
+            _, _, lq, conditions = pairs[todo[0]]
+            pipe(image=lq, num_inference_steps=steps, generator=torch.Generator().manual_seed(seed), **conditions)  # warm-up
+        for index in todo:
+            name, hq, lq, conditions = pairs[index]
+            bar.set_postfix_str(f"{method} steps={steps} tau={pipe.start_step()} {name}")
+            scored = restore_and_score(pipe, task, lq, hq, steps, seed + index, conditions=conditions)
+            score = ImageScore.of(scored, key, index, name, lq)
+            if store is not None:
+                store.add(score)
+            scores.append(score)
             bar.update(1)
-        label = checkpoint_label(method, task_id, checkpoint if get_method(method).has_steps else None)
-        rows.append(results_row(pipe, method, label, task_id, dataset_name, steps, scored,
-                                [lq for _, _, lq, _ in pairs], device, compiled))
+        rows.append(results_row(pipe, method, label, task_id, dataset_name, steps, merged(scores, state), device,
+                                compiled, digest, state.num_processes))
     bar.close()
-    if out is not None:
+    if out is not None and state.is_main_process:
         write_results(rows, out)
+        store.clear()
+    state.wait_for_everyone()
     return rows
 
 
-def results_row(pipe, method: str, label: str, task_id: str, dataset: str, steps: int | None, scored: list,
-                lqs: list, device: str = "cpu", compiled: bool = False) -> dict:
-    """The results row of one configuration from its per-image ``Scored`` list: the sweep's and the model cards'
+def results_row(pipe, method: str, label: str, task_id: str, dataset: str, steps: int | None,
+                scores: list[ImageScore], device: str = "cpu", compiled: bool = False, digest: str | None = None,
+                processes: int = 1) -> dict:
+    """The results row of one configuration from its per-image scores: the sweep's and the model cards'
     (``leaderboard.cards``) one definition of a row, so both write the same numbers for the same measurement."""
-    nfes = {s.nfe for s in scored}
+    nfes = {s.nfe for s in scores}
     if len(nfes) != 1:
         raise RuntimeError(f"{method}: NFE varied across images ({sorted(nfes)})")
+    countable = scores[0].countable
+    task = restorers.get_task(task_id)
     row = {
         "method": method, "checkpoint": label,
         "task": task_id, "dataset": dataset, "nfe": nfes.pop(), "tau": pipe.start_step(),
-        "sampler": pipe.sampler_name(steps), "nfe_detail": scored[0].nfe_detail,
+        "sampler": pipe.sampler_name(steps), "nfe_detail": scores[0].nfe_detail,
         "steps": steps if steps is not None else "",
-        "n_images": len(scored), "lq_size": ";".join(sorted({f"{lq.width}x{lq.height}" for lq in lqs})),
-        **{key: mean(s.flops.tflops[key] for s in scored) if scored[0].flops.countable else None
+        "n_images": len(scores), "lq_size": ";".join(sorted({s.lq_size for s in scores})),
+        **{key: mean(s.tflops[key] for s in scores) if countable else None
            for key in ("tflops", "tflops_base", "tflops_per_nfe")},
+        **size_costs(pipe, steps),
         "params": parameter_count(pipe),
-        "seconds_per_image": mean(s.seconds for s in scored), "device": device_name(device),
-        "source": "measured", "code_version": code_version(),
+        "seconds_per_image": mean(s.seconds for s in scores), "device": device_name(device),
+        "threads": thread_count(device), "processes": processes, **metric_protocol(task),
+        "source": "measured", "weights": digest or weights_digest(pipe), "code_version": code_version(),
         "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     notes = set()
     for name in METRICS:
-        values = [s.metrics.get(name) for s in scored]
+        values = [s.metrics.get(name) for s in scores]
         row[name] = mean(values) if all(v is not None for v in values) else None
-        notes.update(f"{name}: {s.unavailable[name]}" for s in scored if name in s.unavailable)
-    if not scored[0].flops.countable:
+        notes.update(f"{name}: {s.unavailable[name]}" for s in scores if name in s.unavailable)
+    if not countable:
         notes.add("tflops: its arithmetic runs inside OpenCV, which torch's FLOP counter cannot see")
     if compiled:
         notes.add("compiled (torch.compile + freezing; compile time not counted)")
+    if processes > 1:
+        notes.add(f"seconds: {processes} processes shared the machine, each timing its own images")
     row["notes"] = "; ".join(sorted(notes))
     return row
 
@@ -183,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--compile", action="store_true",
                         help="compile ResShift's networks first (about 1.3x faster per image after 1-2 min)")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default=None,
+                        help="cpu, cuda, cuda:1 (default: the GPU when there is one; in a multi-GPU launch each "
+                             "process's own)")
     parser.add_argument("--out", default=None, help="results file (.csv or .jsonl); default assets/results/")
     args = parser.parse_args(argv)
 
@@ -198,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyError, ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if not PartialState().is_main_process:
+        return 0  # the main process prints and writes the merged rows
     shown = ["method", "tau", "nfe", "tflops", "seconds_per_image", "psnr_y", "ssim_y", "lpips"]
     for row in rows:
         print("  ".join(f"{k}={row[k]:.4g}" if isinstance(row[k], float)
