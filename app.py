@@ -4,7 +4,8 @@
 
 Layout and events only: ``leaderboard.serving`` handles a request (parsing, pixel budget, the CPU's turns, result
 files), ``leaderboard.table`` shapes the leaderboard, and both run the same code as the sweep. The stable API
-endpoint is ``/restore`` with inputs (task, method, image, steps, seed, mask) and outputs (image, info JSON).
+endpoint is ``/restore`` with inputs (task, method, image, steps, seed, mask) and outputs (image, info JSON);
+``/sweep`` (task, methods, step counts, benchmark, image count, files, pairing) returns a sweep's rows.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import gradio as gr
 from PIL import Image
 
 import restorers
-from leaderboard import ab_view, forecast, result_text, serving
+from leaderboard import ab_view, forecast, result_text, serving, sweep_panel
 from leaderboard.leaderboard_tab import leaderboard_tab
 from leaderboard.serving import (
     MAX_SEED,
@@ -375,6 +376,7 @@ def build_demo() -> gr.Blocks:
         # its own queue lane: API clients and browser users each get a turn at the shared CPU (serving.RUN_LOCK)
         api_button.click(api_restore, [api_task, api_method, api_image, api_steps, api_seed, api_mask],
                          [api_out, api_info], api_name="restore", concurrency_id="restore-api", concurrency_limit=1)
+        sweep_panel.api_endpoint()  # /sweep: the Leaderboard tab's sweep runner, returning its rows
     return demo
 
 

@@ -66,6 +66,16 @@ METRICS: dict[str, MetricSpec] = {m.name: m for m in [
 
 DEFAULT_METRICS = tuple(METRICS)
 
+# the papers' metrics this project does not compute; only reported rows (leaderboard/reported.csv) fill them
+REPORTED_ONLY: dict[str, MetricSpec] = {m.name: m for m in [
+    MetricSpec("psnr_rgb", "PSNR-RGB (dB)", True), MetricSpec("ssim_rgb", "SSIM-RGB", True),
+    MetricSpec("lpips_vgg", "LPIPS-VGG", True, lower_better=True),
+    MetricSpec("lpips_unstated", "LPIPS (backbone not stated)", True, lower_better=True),
+    MetricSpec("fid", "FID", False, lower_better=True), MetricSpec("dists", "DISTS", True, lower_better=True),
+    MetricSpec("clipiqa", "CLIPIQA (no-ref)", False), MetricSpec("musiq", "MUSIQ (no-ref)", False),
+]}
+ALL_METRICS = {**METRICS, **REPORTED_ONLY}  # every metric column of the results schema
+
 
 def metric_protocol(task) -> dict:
     """How this project's metrics are computed for ``task``, in the results' protocol columns (a paper's rows

@@ -8,14 +8,15 @@ import plotly.graph_objects as go
 
 import restorers
 
-from .metrics import METRICS
+from .metrics import ALL_METRICS
 
-COST_AXES = {"nfe": "NFE (network evaluations per image)", "tflops": "TFLOPs per image",
+COST_AXES = {"nfe": "NFE (network evaluations per image)", "tflops": "TFLOPs per image (benchmark size)",
+             "tflops_256": "TFLOPs per image at 256x256 input", "tflops_720p": "TFLOPs per image at 1280x720 input",
              "seconds_per_image": "seconds per image"}
 
 
 def metric_label(metric: str) -> str:
-    spec = METRICS.get(metric)
+    spec = ALL_METRICS.get(metric)
     return f"{spec.label} {spec.arrow}" if spec else metric
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from restorers.registry import ASSETS
 
-from .metrics import METRICS
+from .metrics import METRICS, REPORTED_ONLY
 
 RESULTS_DIR = ASSETS / "results"
 KEY = ["method", "checkpoint", "task", "dataset", "nfe", "tau"]  # tau: DP-IR's start step (empty for others)
@@ -19,14 +19,9 @@ SIZES = {"256": (256, 256), "720p": (1280, 720)}  # input sizes every row is als
 SIZE_COST_COLUMNS = [f"tflops_{size}{part}" for size in SIZES for part in ("", "_base", "_per_nfe")]
 # how a row's metrics were computed: rows are ranked together only when these agree
 PROTOCOL = ["psnr_channels", "crop_border", "lpips_backbone"]
-# the papers' metrics we cannot compute offline; only reported rows fill them (leaderboard/reported.csv)
-REPORTED_METRICS = {"psnr_rgb": ("PSNR-RGB (dB)", False), "ssim_rgb": ("SSIM-RGB", False),
-                    "lpips_vgg": ("LPIPS-VGG", True), "lpips_lama": ("LPIPS (LaMa's evaluator)", True),
-                    "fid": ("FID", True), "dists": ("DISTS", True), "clipiqa": ("CLIPIQA (no-ref)", False),
-                    "musiq": ("MUSIQ (no-ref)", False)}  # name -> (label, lower is better)
 COLUMNS = (KEY + ["steps", "sampler", "nfe_detail", "n_images", "lq_size", "tflops", "tflops_base", "tflops_per_nfe",
                   *SIZE_COST_COLUMNS, "params", "seconds_per_image", "device", "threads", "processes"]
-           + list(METRICS) + list(REPORTED_METRICS) + PROTOCOL
+           + list(METRICS) + list(REPORTED_ONLY) + PROTOCOL
            + ["source", "weights", "code_version", "time", "citation", "notes"])
 
 

@@ -19,10 +19,13 @@ Past one process (images split by ``leaderboard.sharding``; the merged rows equa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import math
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import diffusers
@@ -115,6 +118,78 @@ def size_costs(pipe, steps: int | None) -> dict:
     return costs
 
 
+@dataclass
+class SweepEvent:
+    """What a sweep has done so far: images restored of all it will restore here, and a row when one is done."""
+
+    done: int
+    total: int
+    label: str
+    row: dict | None = None
+
+
+def check_jobs(task_id: str, jobs: list[tuple]) -> None:
+    for method, *_ in jobs:
+        if task_id not in get_method(method).tasks:
+            raise ValueError(f"method {method!r} does not serve task {task_id!r}")
+
+
+def iter_sweep(task, jobs: list[tuple], pairs: list, dataset_name: str, out: str | Path | None = None,
+               checkpoint: str | None = None, seed: int = 0, device: str | None = "cpu", compile: bool = False,
+               guard=None, on_step=None, loader=None) -> Iterator[SweepEvent]:
+    """The sweep itself, one event per restored image and per finished row: the CLI, the model cards' rows and
+    the Leaderboard tab's runner all go through it. ``guard(pipe)`` is entered around each image (the demo takes
+    its turn at the CPU there and installs its Stop checks); ``on_step`` is the samplers' step callback; a job
+    may name its own checkpoint as a fourth item; ``loader(method, checkpoint)`` replaces ``load_pipeline`` (the
+    demo reuses its loaded pipelines).
+    Closing the iterator stops the sweep between two images (what is finished stays in ``out``'s partial file)."""
+    state, device = sweep_state(device)
+    mine = my_share(len(pairs), state)
+    store = PartialScores(out, state.process_index) if out is not None else None
+    done = store.done() if store is not None else {}
+    total, count = len(jobs) * len(mine), 0
+    rows = []
+    for method, steps, tau, *own in jobs:
+        chosen = (own[0] if own else checkpoint) if get_method(method).has_steps else None
+        pipe = loader(method, chosen) if loader else restorers.load_pipeline(method, task.id, chosen, device)
+        compiled = compile and bool(pipe.compile_targets)
+        if tau is not None:
+            pipe.set_start_step(tau)
+        label = checkpoint_label(method, task.id, chosen)
+        digest = weights_digest(pipe)
+        key = config_key(method, label, task.id, dataset_name, steps, pipe.start_step(), seed, digest, device, compiled)
+        scores = [done[(key, i)] for i in mine if (key, i) in done]
+        count += len(scores)
+        todo = [i for i in mine if (key, i) not in done]
+        what = f"{method} steps={steps if steps is not None else 'default'} tau={pipe.start_step()}"
+        if todo:
+            if compiled:
+                pipe.enable_compile()
+            _, _, lq, conditions = pairs[todo[0]]
+            with guard(pipe) if guard else contextlib.nullcontext():
+                pipe(image=lq, num_inference_steps=steps, generator=torch.Generator().manual_seed(seed),
+                     callback_on_step_end=on_step, **conditions)  # warm-up, untimed
+        for index in todo:
+            name, hq, lq, conditions = pairs[index]
+            with guard(pipe) if guard else contextlib.nullcontext():
+                scored = restore_and_score(pipe, task, lq, hq, steps, seed + index, on_step=on_step,
+                                           conditions=conditions)
+            score = ImageScore.of(scored, key, index, name, lq)
+            if store is not None:
+                store.add(score)
+            scores.append(score)
+            count += 1
+            yield SweepEvent(count, total, f"{what} {name}")
+        row = results_row(pipe, method, label, task.id, dataset_name, steps, merged(scores, state), device, compiled,
+                          digest, state.num_processes)
+        rows.append(row)
+        yield SweepEvent(count, total, what, row)
+    if out is not None and state.is_main_process:
+        write_results(rows, out)
+        store.clear()
+    state.wait_for_everyone()
+
+
 def run_sweep(methods: list[str], task_id: str, nfe: list[int] | None, dataset: str | None = None,
               limit: int | None = None, out: str | Path | None = None, checkpoint: str | None = None,
               seed: int = 0, device: str | None = "cpu", progress: bool = True, taus: list[int] | None = None,
@@ -132,51 +207,19 @@ def run_sweep(methods: list[str], task_id: str, nfe: list[int] | None, dataset: 
     """
     task = restorers.get_task(task_id).variant(variant)
     jobs = jobs if jobs is not None else sweep_jobs(methods, nfe, taus)
-    for method, _, _ in jobs:
-        spec = get_method(method)
-        if task_id not in spec.tasks:
-            raise ValueError(f"method {method!r} does not serve task {task_id!r}")
-    state, device = sweep_state(device)
+    check_jobs(task_id, jobs)
     bench_name, pairs = benchmark_pairs(task, dataset, limit, crop)
     dataset_name = bench_name + (f"-crop{crop}" if crop else "") + (f":{variant}" if variant else "")
-    mine = my_share(len(pairs), state)
-    store = PartialScores(out, state.process_index) if out is not None else None
-    done = store.done() if store is not None else {}
-    bar = tqdm(total=len(jobs) * len(mine), desc="sweep", unit="img", disable=not progress or not state.is_main_process)
+    state, device = sweep_state(device)  # before anything asks PartialState(): it is set up once per process
     rows = []
-    for method, steps, tau in jobs:
-        chosen = checkpoint if get_method(method).has_steps else None
-        pipe = restorers.load_pipeline(method, task_id, chosen, device)
-        compiled = compile and bool(pipe.compile_targets)
-        if tau is not None:
-            pipe.set_start_step(tau)
-        label = checkpoint_label(method, task_id, chosen)
-        digest = weights_digest(pipe)
-        key = config_key(method, label, task_id, dataset_name, steps, pipe.start_step(), seed, digest, device, compiled)
-        scores = [done[(key, i)] for i in mine if (key, i) in done]
-        bar.update(len(scores))
-        todo = [i for i in mine if (key, i) not in done]
-        if todo:
-            if compiled:
-                pipe.enable_compile()
-            _, _, lq, conditions = pairs[todo[0]]
-            pipe(image=lq, num_inference_steps=steps, generator=torch.Generator().manual_seed(seed), **conditions)  # warm-up
-        for index in todo:
-            name, hq, lq, conditions = pairs[index]
-            bar.set_postfix_str(f"{method} steps={steps} tau={pipe.start_step()} {name}")
-            scored = restore_and_score(pipe, task, lq, hq, steps, seed + index, conditions=conditions)
-            score = ImageScore.of(scored, key, index, name, lq)
-            if store is not None:
-                store.add(score)
-            scores.append(score)
-            bar.update(1)
-        rows.append(results_row(pipe, method, label, task_id, dataset_name, steps, merged(scores, state), device,
-                                compiled, digest, state.num_processes))
-    bar.close()
-    if out is not None and state.is_main_process:
-        write_results(rows, out)
-        store.clear()
-    state.wait_for_everyone()
+    with tqdm(desc="sweep", unit="img", disable=not progress or not state.is_main_process) as bar:
+        for event in iter_sweep(task, jobs, pairs, dataset_name, out, checkpoint, seed, device, compile):
+            bar.total = event.total
+            bar.n = event.done
+            bar.set_postfix_str(event.label)
+            bar.refresh()
+            if event.row is not None:
+                rows.append(event.row)
     return rows
 
 

@@ -123,7 +123,7 @@ def test_leaderboard_view_filters_and_plots():
     from leaderboard import leaderboard_tab
 
     view = leaderboard_tab.leaderboard_view("sr_x4", "heldout", "topiq_fr")
-    dataset, metric, table, by_nfe, by_tflops, details, note, _ = view
+    dataset, metric, table, front, by_nfe, details, note, _ = view
     assert not table.empty, "no sr_x4 results on heldout in assets/results: the shipped results are missing"
     assert set(table["Method"]) >= {"resshift", "bicubic"}
     assert all(isinstance(v, float) for v in table["PSNR-Y (dB) ↑"])  # measured for every row
@@ -132,7 +132,8 @@ def test_leaderboard_view_filters_and_plots():
     assert "TOPIQ-FR ↑" not in table.columns and "TOPIQ-FR" in note
     assert metric.value == "psnr_y" and "topiq_fr" not in [v for _, v in metric.choices]
     assert by_nfe.layout.xaxis.title.text.startswith("NFE") and by_nfe.layout.title.text.startswith("PSNR-Y")
-    assert by_tflops.layout.xaxis.title.text.startswith("TFLOPs")
+    assert front.layout.xaxis.title.text.startswith("TFLOPs") and "Pareto front" in front.layout.title.text
+    assert dataset.value == "heldout" and ("DIV2K100 (papers' numbers)", "DIV2K100") in dataset.choices
     assert {"Parameters (M)", "Device", "Notes"} <= set(details.columns) and len(details) == len(table)
     assert "Device" in table.columns and table["Device"].notna().all()  # where each row's seconds come from
     _, _, none, _, _, _, _, _ = leaderboard_tab.leaderboard_view("sr_x4", "no-such-dataset", "psnr_y")
@@ -143,7 +144,7 @@ def test_real_world_sr_leaderboard_ranks_by_lpips():
     """realsr_x4's ranking metric is LPIPS: a task change selects it and the table is sorted best (lowest) first."""
     from leaderboard import leaderboard_tab
 
-    _, metric, table, by_nfe, _, _, note, _ = leaderboard_tab.leaderboard_for_task("realsr_x4", "heldout")
+    _, metric, table, _, by_nfe, _, note, _ = leaderboard_tab.leaderboard_for_task("realsr_x4", "heldout")
     assert not table.empty, "no realsr_x4 results on heldout in assets/results: the shipped results are missing"
     assert metric.value == "lpips" and note.startswith("Ranked by LPIPS-Alex ↓")
     values = list(table["LPIPS-Alex ↓"])
@@ -213,10 +214,10 @@ def test_rows_from_different_devices_carry_a_note_that_their_seconds_differ():
 
     frame = load_all(RESULTS_DIR)
     frame["device"] = "CPU (x86_64, 2 threads)"
-    assert leaderboard_view("realsr_x4", "heldout", "lpips", frame).devices_note == ""
+    assert leaderboard_view("realsr_x4", "heldout", "lpips", frame=frame).devices_note == ""
     first = frame.index[(frame["task"] == "realsr_x4") & (frame["dataset"] == "heldout")][0]
     frame.loc[first, "device"] = "NVIDIA H200"  # one row measured elsewhere
-    view = leaderboard_view("realsr_x4", "heldout", "lpips", frame)
+    view = leaderboard_view("realsr_x4", "heldout", "lpips", frame=frame)
     assert set(view.table["Device"]) == {"CPU (x86_64, 2 threads)", "NVIDIA H200"}
     assert view.devices_note == MIXED_DEVICES_NOTE and "not comparable" in view.devices_note
 
