@@ -12,7 +12,7 @@ import restorers
 
 from .metrics import METRICS
 from .plots import COST_AXES
-from .results import RESULTS_DIR, load_all
+from .results_dataset import ResultsSourceError, load_results
 from .sweep_panel import sweep_panel
 from .table import RANK_METRIC, REPORTED_NOTE, metric_header
 from .table import leaderboard_view as table_view
@@ -20,14 +20,20 @@ from .table import leaderboard_view as table_view
 FIRST_TASK = "sr_x4"
 
 
-def leaderboard_for_task(task: str, dataset: str, cost: str = "tflops", rows: list | None = None):
+def leaderboard_for_task(task: str, dataset: str, cost: str = "tflops", rows: list | None = None,
+                         source: str = ""):
     """A new task shows its own ranking metric (LPIPS for real-world SR, PSNR-Y elsewhere)."""
-    return leaderboard_view(task, dataset, RANK_METRIC, cost, rows)
+    return leaderboard_view(task, dataset, RANK_METRIC, cost, rows, source)
 
 
-def leaderboard_view(task: str, dataset: str, metric: str, cost: str = "tflops", rows: list | None = None):
-    """``rows``: the visitor's own sweep rows of this session, shown beside the shipped ones."""
-    frame = load_all(RESULTS_DIR)
+def leaderboard_view(task: str, dataset: str, metric: str, cost: str = "tflops", rows: list | None = None,
+                     source: str = ""):
+    """``rows``: the visitor's own sweep rows of this session, shown beside the ``source`` ones (empty: the
+    shipped results; else a results folder, a saved dataset or a Hub dataset id)."""
+    try:
+        frame = load_results(source)
+    except ResultsSourceError as err:
+        raise gr.Error(f"Results from {str(err)[0].lower()}{str(err)[1:]}.", print_exception=False) from None
     if rows:
         frame = pd.concat([frame, pd.DataFrame(rows).reindex(columns=frame.columns)], ignore_index=True)
     view = table_view(task, dataset, metric, cost, frame)
@@ -50,6 +56,8 @@ def leaderboard_tab(demo: gr.Blocks) -> None:
             lb_metric = gr.Dropdown([(metric_header(n), n) for n in METRICS], value="psnr_y", label="Metric")
             lb_cost = gr.Dropdown([(label, key) for key, label in COST_AXES.items()], value="tflops",
                                   label="Cost axis", elem_id="leaderboard-cost")
+            lb_source = gr.Textbox(label="Results from", placeholder="the shipped results (or a saved dataset "
+                                   "folder, a results folder, a Hub dataset id)", elem_id="leaderboard-source")
             reload = gr.Button("Reload results")
         lb_note = gr.Markdown()
         with gr.Row(equal_height=False):  # two columns on a wide screen, stacked on a narrow one
@@ -66,9 +74,9 @@ def leaderboard_tab(demo: gr.Blocks) -> None:
         outputs = [lb_dataset, lb_metric, table, plot_front, plot_nfe, details, lb_note, lb_devices]
         rows = gr.State([])  # the visitor's own sweep rows, this session only
         sweep_panel(demo, lb_task, lb_metric, lb_cost, outputs, leaderboard_view, rows)
-        lb_task.change(leaderboard_for_task, [lb_task, lb_dataset, lb_cost, rows], outputs, api_visibility="private")
-        for trigger in (lb_dataset.change, lb_metric.change, lb_cost.change, reload.click):
-            trigger(leaderboard_view, [lb_task, lb_dataset, lb_metric, lb_cost, rows], outputs,
-                    api_visibility="private")
-        demo.load(leaderboard_view, [lb_task, lb_dataset, lb_metric, lb_cost, rows], outputs,
-                  api_visibility="private")
+        lb_task.change(leaderboard_for_task, [lb_task, lb_dataset, lb_cost, rows, lb_source], outputs,
+                       api_visibility="private")
+        chosen = [lb_task, lb_dataset, lb_metric, lb_cost, rows, lb_source]
+        for trigger in (lb_dataset.change, lb_metric.change, lb_cost.change, reload.click, lb_source.submit):
+            trigger(leaderboard_view, chosen, outputs, api_visibility="private")
+        demo.load(leaderboard_view, chosen, outputs, api_visibility="private")

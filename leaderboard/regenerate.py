@@ -45,20 +45,33 @@ def checkpoint_path(label: str) -> str | None:
     raise FileNotFoundError(f"{label} is not shipped")
 
 
-def job_of(row) -> tuple:
+_PIPES: dict[tuple, object] = {}
+_DIGESTS: dict[tuple, str] = {}
+
+
+def pipeline(method: str, task: str, folder: str | None):
+    key = (method, task, folder)
+    if key not in _PIPES:
+        _PIPES.clear()  # one at a time: they are large
+        _PIPES[key] = restorers.load_pipeline(method, task, folder if get_method(method).has_steps else None)
+    return _PIPES[key]
+
+
+def job_of(row, folder: str | None) -> tuple:
+    """The sweep job that made ``row``; a step count the method no longer takes (a row written when it took
+    more) becomes its default, which is what its NFE shows it ran."""
     steps = None if pd.isna(row.steps) or row.steps == "" else int(float(row.steps))
+    limits = pipeline(row.method, row.task, folder).step_limits()
+    if steps is not None and (limits is None or steps > limits[0]):
+        steps = None
     tau = int(row.tau) if get_method(row.method).sweeps_start_step and not pd.isna(row.tau) else None
     return row.method, steps, tau
-
-
-_DIGESTS: dict[tuple, str] = {}
 
 
 def current_digest(method: str, task: str, folder: str | None) -> str:
     key = (method, task, folder)
     if key not in _DIGESTS:
-        chosen = folder if get_method(method).has_steps else None
-        _DIGESTS[key] = weights_digest(restorers.load_pipeline(method, task, chosen))
+        _DIGESTS[key] = weights_digest(pipeline(method, task, folder))
     return _DIGESTS[key]
 
 
@@ -82,7 +95,7 @@ def regenerate(path: Path, everything: bool = False, drop_unshipped: bool = Fals
         if everything or stale(row):
             parts = DATASET.match(row.dataset)
             crop = int(parts["crop"]) if parts["crop"] else None
-            groups[(row.task, parts["bench"], crop, parts["variant"], folder, int(row.n_images))].append(job_of(row))
+            groups[(row.task, parts["bench"], crop, parts["variant"], folder, int(row.n_images))].append(job_of(row, folder))
     if unshipped:
         names = sorted(set(frame.loc[unshipped, "checkpoint"]))
         print(f"{path.name}: {len(unshipped)} rows name checkpoints that are not shipped ({', '.join(names)})"

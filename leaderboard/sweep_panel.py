@@ -46,11 +46,19 @@ def rows_csv(rows: list[dict], session: str | None) -> str | None:
     return handle.name
 
 
+def progress_bar(done: int, total: int, width: int = 24) -> str:
+    filled = round(width * done / total) if total else width
+    return "`" + "█" * filled + "░" * (width - filled) + "`"
+
+
 def progress_text(done: int, total: int, left: float | None, rows: int, configs: int) -> str:
-    if done >= total:
-        return f"**Done:** {total} image runs, {rows} rows (yours, in the table above and in the CSV below)."
+    """A bar and a sentence (the rows stay readable: a Gradio progress overlay would cover them)."""
+    if done >= total and rows >= configs:
+        return (f"{progress_bar(1, 1)} **Done:** {total} image runs, {rows} rows (yours: in the leaderboard above, "
+                "the table below and its CSV).")
     eta = f"; about {duration_text(left).removeprefix('about ')} left" if left is not None else ""
-    return f"**Running:** {done} of {total} image runs ({rows} of {configs} rows measured){eta}."
+    return (f"{progress_bar(done, total)} **Running:** {done} of {total} image runs ({rows} of {configs} rows "
+            f"measured){eta}.")
 
 
 def sweep_panel(demo: gr.Blocks, lb_task, lb_metric, lb_cost, leaderboard_outputs, view, rows_state) -> None:
@@ -63,16 +71,16 @@ def sweep_panel(demo: gr.Blocks, lb_task, lb_metric, lb_cost, leaderboard_output
                     "and never written into the shipped results. For larger sweeps, the command line runs the "
                     "same code: `python -m leaderboard.sweep`.")
         with gr.Row():
-            task = gr.Dropdown([(restorers.get_task(t).title, t) for t in shown_tasks()], value=first, label="Task",
+            task = gr.Dropdown([(restorers.get_task(t).title, t) for t in shown_tasks()], value=first, label="Sweep task",
                                elem_id="sweep-task")
-            nfe = gr.Textbox(label="Step counts (comma-separated; empty: each method's default)", value="",
+            nfe = gr.Textbox(label="Sweep step counts (comma-separated; empty: each method's default)", value="",
                              placeholder="1,2,4", elem_id="sweep-nfe")
-            count = gr.Slider(1, visitor_sweep.MAX_IMAGES, value=4, step=1, label="Images",
+            count = gr.Slider(1, visitor_sweep.MAX_IMAGES, value=4, step=1, label="Images to use",
                               elem_id="sweep-count")
-        methods = gr.CheckboxGroup(label="Methods", elem_id="sweep-methods")
+        methods = gr.CheckboxGroup(label="Methods to sweep", elem_id="sweep-methods")
         with gr.Row():
             benchmark = gr.Radio([(label, key) for key, label in visitor_sweep.BENCHMARKS.items()], value="heldout",
-                                 label="Images to sweep", elem_id="sweep-benchmark")
+                                 label="Benchmark", elem_id="sweep-benchmark")
             pairing = gr.Radio([(label, key) for key, label in visitor_sweep.PAIRINGS.items()], value="hq",
                                label="Your images are", elem_id="sweep-pairing")
         files = gr.File(file_count="multiple", type="filepath", label="Your images (several files or a zip)",

@@ -196,7 +196,7 @@ def check_budget(sweep: VisitorSweep) -> None:
     sweep.seconds = estimate(sweep)
     if sweep.seconds is not None and sweep.seconds > BUDGET_SECONDS:
         raise RequestError(f"This sweep would take {duration_text(sweep.seconds)} here, over the demo's "
-                           f"{BUDGET_SECONDS / 60:.0f}-minute budget; run it from the command line instead: "
+                           f"budget of {duration_text(BUDGET_SECONDS).removeprefix('about ')}; run it from the command line instead: "
                            f"`{sweep.command}`")
 
 

@@ -347,8 +347,8 @@ def test_restore_says_how_long_it_will_take_and_asks_before_a_long_run(tmp_path,
     from leaderboard import estimate, forecast
 
     photo = tmp_path / "photo.png"
-    random_image(40, 32, seed=7).save(photo)
-    monkeypatch.setattr(estimate, "MIN_TIMED_FLOPS", 0.0)  # this thumbnail's run counts as a timing here
+    random_image(160, 128, seed=7).save(photo)  # large enough that its run is timed (runs under 20 ms are not)
+    monkeypatch.setattr(estimate, "MIN_TIMED_FLOPS", 0.0)  # this small photo's run counts as a timing here
     label = app.restore_label("sr_x4", "regression", str(photo), None, False, "refuse")
     assert label.value.startswith("Restore (about")  # before any run: from the conv-stack speed
     _, _, scored, _ = app.serve("sr_x4", "regression", str(photo), None, 0, False)

@@ -255,3 +255,56 @@ def test_leaderboard_of_a_task_without_results_shows_no_error_badges(page):
 def test_no_console_errors_from_the_app(page):
     ours = [e for e in page.console_errors if "favicon" not in e and "manifest" not in e]
     assert not ours, ours
+
+
+def test_leaderboard_draws_the_pareto_front_and_sweeps_the_visitors_photos(page, tmp_path):
+    """The cost axis changes what the front is drawn against; a sweep of three photos of the visitor's own shows
+    its rows (marked yours) in its table and the leaderboard's, downloads as CSV, and a second one stops."""
+    from conftest import smooth_image
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Leaderboard").click()
+    front = page.locator("#leaderboard-plot-front .gtitle")
+    expect(front).to_contain_text("Pareto front vs TFLOPs", timeout=60_000)
+    page.get_by_label("Cost axis", exact=True).click()
+    page.get_by_role("option", name="seconds per image").click()
+    expect(front).to_contain_text("Pareto front vs seconds", timeout=30_000)
+    expect(page.locator("#leaderboard-table thead")).to_contain_text("Pareto")
+    expect(page.locator("#leaderboard-table tbody")).to_contain_text("★")
+    expect(page.locator("#leaderboard-reported-note")).to_contain_text("never with measured rows")
+
+    page.locator("#sweep-panel").get_by_text("Run a sweep").click()
+    photos = []
+    for i in range(3):
+        photos.append(str(tmp_path / f"my_photo{i}.png"))
+        smooth_image(64, 64, seed=20 + i).save(photos[-1])
+    page.locator("#sweep-benchmark").get_by_label("my images").check()
+    page.locator("#sweep-files input[type=file]").set_input_files(photos)
+    methods = page.locator("#sweep-methods")
+    for box in methods.locator("input[type=checkbox]").all():
+        if box.is_checked():
+            box.uncheck()
+    methods.get_by_label(restorers.get_method("bicubic").title, exact=True).check()
+    methods.get_by_label(restorers.get_method("regression").title, exact=True).check()
+    page.locator("#sweep-run").click()
+    status = page.locator("#sweep-status")
+    expect(status).to_contain_text("Done", timeout=180_000)
+    rows = page.locator("#sweep-rows tbody tr")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#leaderboard-table tbody")).to_contain_text("yours", timeout=30_000)
+    with page.expect_download() as got:
+        page.locator("#sweep-csv").click()
+    csv = Path(got.value.path()).read_text()
+    assert csv.startswith("method,checkpoint") and csv.count("your 3 photos") == 2
+    page.screenshot(path=str(page.shots / "leaderboard_sweep.png"), full_page=True)
+
+    page.locator("#sweep-nfe textarea, #sweep-nfe input").first.fill("1,2,3,4")
+    methods.get_by_label(restorers.get_method("regression").title, exact=True).uncheck()
+    methods.get_by_label(restorers.get_method("bicubic").title, exact=True).uncheck()
+    methods.get_by_label(restorers.get_method("resshift").title, exact=True).check()
+    page.locator("#sweep-run").click()
+    expect(status).to_contain_text("Running", timeout=60_000)
+    page.locator("#sweep-stop").click()
+    expect(status).to_contain_text("Stopped.", timeout=10_000)
+    page.wait_for_timeout(3000)
+    assert "Stopped." in status.inner_text()  # the cancelled run does not overwrite the message

@@ -104,3 +104,25 @@ def test_a_killed_sweep_resumes_where_it_stopped(tmp_path, tiny_checkpoint, monk
     fresh = sweep.run_sweep(["resshift"], "sr_x4", [2], str(images), checkpoint=tiny_checkpoint, progress=False)[0]
     assert row["psnr_y"] == pytest.approx(fresh["psnr_y"], rel=1e-5)
     assert row["ssim_y"] == pytest.approx(fresh["ssim_y"], rel=1e-5)
+
+
+def test_results_travel_as_a_dataset_and_the_tab_reads_them_back(tmp_path, monkeypatch):
+    from leaderboard import leaderboard_tab, results_dataset
+    from leaderboard.results import RESULTS_DIR, load_all
+
+    shipped = load_all(RESULTS_DIR, reported=False)
+    assert results_dataset.main(["export", str(tmp_path / "ds")]) == 0
+    back = results_dataset.load_results(str(tmp_path / "ds"))
+    key = lambda f: f.assign(tau=f["tau"].fillna(-1)).set_index(KEY).sort_index()  # noqa: E731
+    assert list(key(back).index) == list(key(shipped).index)
+    assert key(back)["psnr_y"].to_numpy() == pytest.approx(key(shipped)["psnr_y"].to_numpy(), nan_ok=True)
+    assert set(back["source"]) == {"measured"}  # exported without the papers' rows
+    view = leaderboard_tab.leaderboard_view("sr_x4", "heldout", "psnr_y", "tflops", None, str(tmp_path / "ds"))
+    assert len(view[2]) == len(shipped[(shipped.task == "sr_x4") & (shipped.dataset == "heldout")])
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for source, sentence in (("no/such-dataset", "could not be loaded"), (str(tmp_path / "nowhere"), "neither")):
+        with pytest.raises(results_dataset.ResultsSourceError, match=sentence):
+            results_dataset.load_results(source)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    assert results_dataset.main(["export", "me/results", "--push"]) == 2  # no token: refused before any upload
