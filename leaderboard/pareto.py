@@ -75,7 +75,7 @@ def front_plot(frame: pd.DataFrame, metric: str, cost: str) -> go.Figure:
     methods = sorted(data["method"].astype(str).unique())
     for method in methods:
         for source, group in data[data["method"].astype(str) == method].groupby("source", sort=True):
-            reported = source != "measured"
+            reported = source == "reported"  # the visitor's rows ("yours") are measured here too
             hover = [hover_text(r, metric) + ("<br>(cost 0: drawn at the axis floor)" if r[cost] <= 0 else "")
                      for _, r in group.iterrows()]
             figure.add_trace(go.Scatter(
@@ -89,7 +89,7 @@ def front_plot(frame: pd.DataFrame, metric: str, cost: str) -> go.Figure:
         group = group.sort_values(cost)
         figure.add_trace(go.Scatter(
             x=group["x"], y=group[metric], mode="lines", line_shape="hv", line=dict(color="#222", width=2, dash="dot"),
-            name="Pareto front" + (" (reported)" if key[0] != "measured" else ""), hoverinfo="skip"))
+            name="Pareto front" + (f" ({key[0]})" if key[0] != "measured" else ""), hoverinfo="skip"))
     figure.update_layout(
         title=f"Best {metric_label(metric)} for the cost<br><sup>Pareto front vs {COST_AXES[cost]}</sup>",
         xaxis_title=COST_AXES[cost], yaxis_title=metric_label(metric), template="plotly_white",

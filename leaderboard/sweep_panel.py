@@ -54,7 +54,7 @@ def progress_bar(done: int, total: int, width: int = 24) -> str:
 def progress_text(done: int, total: int, left: float | None, rows: int, configs: int) -> str:
     """A bar and a sentence (the rows stay readable: a Gradio progress overlay would cover them)."""
     if done >= total and rows >= configs:
-        return (f"{progress_bar(1, 1)} **Done:** {total} image runs, {rows} rows (yours: in the leaderboard above, "
+        return (f"{progress_bar(1, 1)} **Done:** {total} image runs, {rows} row{'s' * (rows != 1)} (yours: in the leaderboard above, "
                 "the table below and its CSV).")
     eta = f"; about {duration_text(left).removeprefix('about ')} left" if left is not None else ""
     return (f"{progress_bar(done, total)} **Running:** {done} of {total} image runs ({rows} of {configs} rows "

@@ -47,7 +47,7 @@ def computed_metrics(frame: pd.DataFrame) -> list[str]:
 
 def dataset_choices(frame: pd.DataFrame) -> list[tuple[str, str]]:
     """Our benchmarks first (the built-in held-out one leading), then the papers' (labelled so)."""
-    measured = set(frame.loc[frame["source"] == "measured", "dataset"].dropna())
+    measured = set(frame.loc[frame["source"] != "reported", "dataset"].dropna())  # ours and the visitor's
     names = sorted(frame["dataset"].dropna().unique(), key=lambda d: (d not in measured, d != "heldout", d))
     return [(d if d in measured else f"{d} (papers' numbers)", d) for d in names]
 
@@ -124,8 +124,7 @@ def leaderboard_view(task: str, dataset: str | None, metric: str, cost: str = "t
         if column in table:
             text = frame["source"].map(lambda s: "not countable" if s == "measured" else "not reported")
             table[column] = table[column].astype(object).where(table[column].notna(), text)
-    front_header = f"Pareto ({ALL_METRICS[metric].label} vs {cost.replace('_per_image', '')})" if metric in ALL_METRICS \
-        else "Pareto"
+    front_header = "Pareto ★"  # the note under the controls says against what
     table = table.rename(columns={"task": "Task", "front": front_header, **MAIN_COLUMNS, **size_columns,
                                   **{n: metric_header(n) for n in shown_metrics}})
     details = frame.reindex(columns=[*(["task"] if several_tasks else []), *DETAIL_COLUMNS]).copy()

@@ -63,3 +63,12 @@ def test_reported_rows_get_their_own_markers():
     reported = [t for t in figure.data if t.name == "a [reported]"]
     assert len(reported) == 1 and reported[0].marker.symbol == "diamond-open"
     assert [t.name for t in figure.data if t.mode == "lines"] == ["Pareto front", "Pareto front (reported)"]
+
+
+def test_the_visitors_rows_are_drawn_as_measured_not_as_reported():
+    from leaderboard.table import dataset_choices
+
+    data = frame([{**ROWS[0], "source": "yours", "dataset": "your 3 photos"}])
+    figure = front_plot(data, "psnr_y", "nfe")
+    assert [(t.name, t.marker.symbol) for t in figure.data if t.mode == "markers"] == [("bicubic", "circle")]
+    assert dataset_choices(data) == [("your 3 photos", "your 3 photos")]  # not "(papers' numbers)"
