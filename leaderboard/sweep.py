@@ -144,12 +144,13 @@ def iter_sweep(task, jobs: list[tuple], pairs: list, dataset_name: str, out: str
     demo reuses its loaded pipelines).
     Closing the iterator stops the sweep between two images (what is finished stays in ``out``'s partial file)."""
     state, device = sweep_state(device)
-    mine = my_share(len(pairs), state)
+    alone = state.num_processes == 1
+    shares = [my_share(len(pairs), state, offset=j * len(pairs)) for j in range(len(jobs))]
     store = PartialScores(out, state.process_index) if out is not None else None
     done = store.done() if store is not None else {}
-    total, count = len(jobs) * len(mine), 0
-    rows = []
-    for method, steps, tau, *own in jobs:
+    total, count = sum(map(len, shares)), 0
+    rows, pending = [], []  # rows finished only once every process has measured its share
+    for (method, steps, tau, *own), mine in zip(jobs, shares):
         chosen = (own[0] if own else checkpoint) if get_method(method).has_steps else None
         pipe = loader(method, chosen) if loader else restorers.load_pipeline(method, task.id, chosen, device)
         compiled = compile and bool(pipe.compile_targets)
@@ -180,10 +181,18 @@ def iter_sweep(task, jobs: list[tuple], pairs: list, dataset_name: str, out: str
             scores.append(score)
             count += 1
             yield SweepEvent(count, total, f"{what} {name}")
-        row = results_row(pipe, method, label, task.id, dataset_name, steps, merged(scores, state), device, compiled,
-                          digest, state.num_processes)
-        rows.append(row)
-        yield SweepEvent(count, total, what, row)
+        head = row_head(pipe, method, label, task.id, dataset_name, steps, device, compiled, digest,
+                        state.num_processes)
+        if alone:
+            rows.append(finish_row(head, scores))
+            yield SweepEvent(count, total, what, rows[-1])
+        else:
+            pending.append((head, key, what, scores))
+    if pending:  # one exchange for the whole sweep, so no process waits for another between configurations
+        everything = merged([score for *_, scores in pending for score in scores], state)
+        for head, key, what, _ in pending:
+            rows.append(finish_row(head, [score for score in everything if score.config == key]))
+            yield SweepEvent(count, total, what, rows[-1])
     if out is not None and state.is_main_process:
         write_results(rows, out)
         store.clear()
@@ -228,37 +237,51 @@ def results_row(pipe, method: str, label: str, task_id: str, dataset: str, steps
                 processes: int = 1) -> dict:
     """The results row of one configuration from its per-image scores: the sweep's and the model cards'
     (``leaderboard.cards``) one definition of a row, so both write the same numbers for the same measurement."""
+    return finish_row(row_head(pipe, method, label, task_id, dataset, steps, device, compiled, digest, processes),
+                      scores)
+
+
+def row_head(pipe, method: str, label: str, task_id: str, dataset: str, steps: int | None, device: str = "cpu",
+             compiled: bool = False, digest: str | None = None, processes: int = 1) -> dict:
+    """What a row says of the pipeline itself (sampler, costs at the fixed sizes, provenance), taken while it is
+    loaded; the per-image part comes from ``finish_row``."""
+    task = restorers.get_task(task_id)
+    notes = set()
+    if compiled:
+        notes.add("compiled (torch.compile + freezing; compile time not counted)")
+    if processes > 1:
+        notes.add(f"seconds: {processes} processes shared the machine, each timing its own images")
+    return {
+        "method": method, "checkpoint": label, "task": task_id, "dataset": dataset, "tau": pipe.start_step(),
+        "sampler": pipe.sampler_name(steps), "steps": steps if steps is not None else "",
+        **size_costs(pipe, steps), "params": parameter_count(pipe),
+        "device": device_name(device), "threads": thread_count(device), "processes": processes,
+        **metric_protocol(task), "source": "measured", "weights": digest or weights_digest(pipe),
+        "code_version": code_version(), "notes": notes,
+    }
+
+
+def finish_row(head: dict, scores: list[ImageScore]) -> dict:
+    """A row: ``row_head``'s part and the means over the configuration's images (NFE must not vary)."""
     nfes = {s.nfe for s in scores}
     if len(nfes) != 1:
-        raise RuntimeError(f"{method}: NFE varied across images ({sorted(nfes)})")
+        raise RuntimeError(f"{head['method']}: NFE varied across images ({sorted(nfes)})")
     countable = scores[0].countable
-    task = restorers.get_task(task_id)
     row = {
-        "method": method, "checkpoint": label,
-        "task": task_id, "dataset": dataset, "nfe": nfes.pop(), "tau": pipe.start_step(),
-        "sampler": pipe.sampler_name(steps), "nfe_detail": scores[0].nfe_detail,
-        "steps": steps if steps is not None else "",
+        **head, "nfe": nfes.pop(), "nfe_detail": scores[0].nfe_detail,
         "n_images": len(scores), "lq_size": ";".join(sorted({s.lq_size for s in scores})),
         **{key: mean(s.tflops[key] for s in scores) if countable else None
            for key in ("tflops", "tflops_base", "tflops_per_nfe")},
-        **size_costs(pipe, steps),
-        "params": parameter_count(pipe),
-        "seconds_per_image": mean(s.seconds for s in scores), "device": device_name(device),
-        "threads": thread_count(device), "processes": processes, **metric_protocol(task),
-        "source": "measured", "weights": digest or weights_digest(pipe), "code_version": code_version(),
+        "seconds_per_image": mean(s.seconds for s in scores),
         "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    notes = set()
+    notes = set(head["notes"])
     for name in METRICS:
         values = [s.metrics.get(name) for s in scores]
         row[name] = mean(values) if all(v is not None for v in values) else None
         notes.update(f"{name}: {s.unavailable[name]}" for s in scores if name in s.unavailable)
     if not countable:
         notes.add("tflops: its arithmetic runs inside OpenCV, which torch's FLOP counter cannot see")
-    if compiled:
-        notes.add("compiled (torch.compile + freezing; compile time not counted)")
-    if processes > 1:
-        notes.add(f"seconds: {processes} processes shared the machine, each timing its own images")
     row["notes"] = "; ".join(sorted(notes))
     return row
 

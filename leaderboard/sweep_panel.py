@@ -108,11 +108,17 @@ def sweep_panel(demo: gr.Blocks, lb_task, lb_metric, lb_cost, leaderboard_output
             expected = f", {duration_text(sweep.seconds)}" if sweep.seconds is not None else ""
             yield (f"**Starting:** {total} image runs ({len(sweep.pairs)} images x {configs} configurations"
                    f"{expected}).", gr.skip(), gr.skip(), gr.skip(), *[gr.skip()] * (len(leaderboard_outputs) + 1))
+            shown = 0  # rows drawn so far (the session's earlier ones are on the page already)
             for done, total, left, measured in visitor_sweep.run(sweep, session):
+                progress = progress_text(done, total, left, len(measured), configs)
+                if len(measured) == shown:  # no new row: only the bar moves (a redraw costs the CPU a sweep uses)
+                    yield progress, *[gr.skip()] * (len(leaderboard_outputs) + 4)
+                    continue
+                shown = len(measured)
                 everything = [*rows, *measured]
-                yield (progress_text(done, total, left, len(measured), configs), rows_table(everything),
-                       gr.DownloadButton(value=rows_csv(everything, session)), everything,
-                       gr.Dropdown(value=chosen_task), *view(chosen_task, sweep.dataset, metric, cost, everything))
+                yield (progress, rows_table(everything), gr.DownloadButton(value=rows_csv(everything, session)),
+                       everything, gr.Dropdown(value=chosen_task),
+                       *view(chosen_task, sweep.dataset, metric, cost, everything))
         except RequestError as err:
             raise gr.Error(str(err), print_exception=False) from None
 

@@ -37,8 +37,20 @@ def test_every_image_goes_to_exactly_one_process():
             self.process_index, self.num_processes = rank, size
 
     for size in (1, 2, 3, 5):
-        shares = [my_share(11, State(rank, size)) for rank in range(size)]
-        assert sorted(i for share in shares for i in share) == list(range(11))
+        for offset in (0, 11, 22):
+            shares = [my_share(11, State(rank, size), offset) for rank in range(size)]
+            assert sorted(i for share in shares for i in share) == list(range(11))
+
+
+def test_processes_loads_differ_by_at_most_one_image_over_a_whole_sweep():
+    class State:
+        def __init__(self, rank, size):
+            self.process_index, self.num_processes = rank, size
+
+    images, configurations = 23, 3  # dealt per configuration, process 0 would restore 36 and process 1 only 33
+    loads = [sum(len(my_share(images, State(rank, 2), j * images)) for j in range(configurations))
+             for rank in range(2)]
+    assert sum(loads) == images * configurations and max(loads) - min(loads) <= 1
 
 
 def test_two_process_sweep_merges_to_the_one_process_rows(tmp_path, tiny_checkpoint):
