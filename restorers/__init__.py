@@ -17,6 +17,7 @@ logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 from . import official
 from .building import BUILD_LOCK
+from .linked_components import linked_components
 from .registry import METHODS, default_checkpoint, get_method
 from .tasks import get_task, list_tasks
 
@@ -71,7 +72,8 @@ def _load_pipeline(method: str, task: str, checkpoint: str | None, device: str, 
         if not path.is_dir() and (path.exists() or looks_like_a_path(str(source))):
             raise FileNotFoundError(f"there is no checkpoint folder named {path.name!r} (expected a save_pretrained "
                                     "folder or a Hub id)")
-        pipe = cls.from_pretrained(str(path) if path.is_dir() else str(source))
+        given = linked_components(path) if path.is_dir() else {}  # networks shared with another embedded folder
+        pipe = cls.from_pretrained(str(path) if path.is_dir() else str(source), **given)
     for component, values in spec.overrides.items():
         (pipe if component == "pipeline" else getattr(pipe, component)).register_to_config(**values)
     if ir_network is not None:

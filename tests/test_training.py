@@ -147,3 +147,61 @@ def test_fusion_loss_trains_only_the_fusion_net():
     assert t.min() >= 1 and t.max() <= 1000 and 0.6 < (t <= 250).float().mean() < 0.9
     denoiser.requires_grad_(True)
     assert torch.isfinite(denoising_loss(denoiser, hq, torch.Generator().manual_seed(0), scheduler))
+
+
+def test_resshift_inpainting_loss_trains_and_its_untrained_residual_net_returns_the_masked_input():
+    """The inpainting configuration (sf 1, mask beside the image, the x0 a correction of the masked image's
+    latent): untrained, the pipeline gives back the input with its holes at -1 (black); the loss falls on one batch."""
+    from conftest import TINY_UNET
+    from restorers.resshift.pipeline import ResShiftPipeline
+    from restorers.resshift.scheduler import ResShiftScheduler
+    from restorers.resshift.unet import ResShiftUNet
+    from restorers.training.pairs import split_conditions, task_pairs
+
+    torch.manual_seed(0)
+    config = {**TINY_UNET, "lq_size": 4 * TINY_UNET["image_size"], "cond_mask": True, "lq_residual": 4,
+              "residual_sf": 1}
+    unet = ResShiftUNet(**config)
+    scheduler = ResShiftScheduler(num_train_timesteps=4)
+    scale, degrade = task_pairs("inpaint")
+    sampler = SRPairSampler(crop=64, scale=scale, pool_size=4, seed=0, photos=PIP_TRAIN, degrade=degrade)
+    hq, lq = sampler.batch(3)
+    image, mask = split_conditions(lq)
+
+    pipe = ResShiftPipeline(unet=unet.eval(), scheduler=scheduler, vqvae=None, sf=1, latent_factor=4)
+    pipe.set_progress_bar_config(disable=True)
+    with torch.no_grad():
+        raw = pipe.restore_padded(image, None, torch.Generator().manual_seed(0), None, mask=mask)
+    assert torch.allclose(raw * (1 - mask), image * (1 - mask), atol=1e-5)  # known pixels: the input
+    assert raw[mask.expand_as(raw) > 0].abs().max() < 1e-5  # holes: -1 in [-1, 1], black
+
+    unet.train()
+    optimizer = torch.optim.Adam(unet.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(15):
+        loss = training_loss(unet, scheduler, hq, lq, torch.Generator().manual_seed(0))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert np.isfinite(losses).all() and losses[-1] < 0.7 * losses[0]
+
+
+def test_an_sr_trunk_starts_the_inpainting_unet(tmp_path):
+    import json
+
+    from conftest import TINY_UNET
+    from restorers.resshift.unet import ResShiftUNet
+    from restorers.training.train_resshift import initialise_trunk
+
+    sr = make_tiny_pipeline(seed=1)
+    sr.save_pretrained(tmp_path / "sr")
+    (tmp_path / "sr" / "training.json").write_text(json.dumps({"stages": [{"steps": 7, "train_seconds": 1}]}))
+    inpaint = ResShiftUNet(**{**TINY_UNET, "lq_size": 4 * TINY_UNET["image_size"], "cond_mask": True})
+    fresh_first = inpaint.input_blocks[0][0].weight.clone()
+    assert initialise_trunk(inpaint, tmp_path / "sr") == [{"steps": 7, "train_seconds": 1}]
+    theirs, ours = sr.unet.state_dict(), inpaint.state_dict()
+    shared = [k for k in ours if k in theirs and ours[k].shape == theirs[k].shape]
+    assert len(shared) > 0.9 * len(theirs)
+    assert all(torch.equal(ours[k], theirs[k]) for k in shared)
+    assert torch.equal(inpaint.input_blocks[0][0].weight, fresh_first)  # 4 + 48 input channels: its own

@@ -6,9 +6,11 @@ with ``load_state_dict`` directly. :data:`OFFICIAL_X4_CONFIG` is the released x4
 (118,593,583 parameters); the embedded CPU checkpoint uses a much smaller config of the same class.
 
 ``lq_residual = f > 0`` (a CPU-sized option, off in every official config) parameterises the same x0
-prediction as a correction of the LQ latent: ``x0 = out + pixel_unshuffle(bicubic_up(lq, f), f)``, which
-is z_y when the latent space is an f-fold pixel-unshuffle. The network then starts at "x0 = bicubic" (its
-last convolution is zero-initialised) and spends its small capacity on the detail, not on copying the image.
+prediction as a correction of the LQ latent: ``x0 = out + pixel_unshuffle(bicubic_up(lq, sf), f)``, which
+is z_y when the latent space is an f-fold pixel-unshuffle (``residual_sf``: the pipeline's scale, f when unset,
+as for x4 SR at f = 4; 1 for inpainting, where z_y is the masked image itself). The network then starts at
+"x0 = z_y" (its last convolution is zero-initialised) and spends its small capacity on the detail, not on
+copying the image.
 
 Data flow: ``forward(x, t, lq)`` concatenates ``x`` with features of the LQ image (pixel space, its
 own resolution; identity when ``lq_size == image_size``), then an encoder/decoder of residual
@@ -54,7 +56,7 @@ class ResShiftUNet(ModelMixin, ConfigMixin):
                  num_head_channels: int = 32, use_scale_shift_norm: bool = True, swin_depth: int = 2,
                  swin_embed_dim: int = 192, window_size: int = 8, mlp_ratio: float = 4.0, cond_lq: bool = True,
                  lq_size: int = 64, lq_channels: int = 3, cond_mask: bool = False, norm_groups: int = 32,
-                 lq_residual: int = 0):
+                 lq_residual: int = 0, residual_sf: int | None = None):
         super().__init__()
         if isinstance(num_res_blocks, int):
             num_res_blocks = [num_res_blocks] * len(channel_mult)
@@ -125,9 +127,11 @@ class ResShiftUNet(ModelMixin, ConfigMixin):
             nn.init.zeros_(self.out[-1].bias)
 
     def lq_latents(self, lq: torch.Tensor) -> torch.Tensor:
-        """z_y of a pixel-unshuffle latent space: the bicubic upsampling of the LQ, unshuffled by f."""
+        """z_y of a pixel-unshuffle latent space: the bicubic upsampling of the LQ (x sf), unshuffled by f."""
         factor = self.config.lq_residual
-        return F.pixel_unshuffle(F.interpolate(lq, scale_factor=factor, mode="bicubic"), factor)
+        sf = self.config.get("residual_sf") or factor
+        up = lq if sf == 1 else F.interpolate(lq, scale_factor=sf, mode="bicubic")
+        return F.pixel_unshuffle(up, factor)
 
     @property
     def size_multiple(self) -> int:
@@ -148,9 +152,8 @@ class ResShiftUNet(ModelMixin, ConfigMixin):
         if self.config.cond_lq:
             if lq is None:
                 raise ValueError("this UNet is conditioned on the LQ image: pass lq=")
-            if mask is not None:
-                lq = torch.cat([lq, mask], dim=1)
-            h = torch.cat([h, self.feature_extractor(lq.to(self.dtype))], dim=1)
+            condition = lq if mask is None else torch.cat([lq, mask], dim=1)
+            h = torch.cat([h, self.feature_extractor(condition.to(self.dtype))], dim=1)
 
         skips = []
         for block in self.input_blocks:

@@ -31,6 +31,7 @@ from ..dpir.scheduler import DPIRScheduler
 from ..nn.spandrel_network import SpandrelNetwork
 from ..regression.network import ResidualSRNet
 from ..registry import CHECKPOINTS
+from ..linked_components import link_duplicates
 from .loop import add_training_arguments, initialise_from, train, perceptual_loss
 from .checkpointing import strip_source_paths
 from .ir_cache import CachedIRPairs
@@ -116,6 +117,8 @@ def main(argv: list[str] | None = None) -> None:
                             num_inference_steps=args.default_steps)
         pipe.save_pretrained(args.out, safe_serialization=True)
         strip_source_paths(args.out)
+        if Path(args.out).resolve().parent == CHECKPOINTS.resolve():  # embedded: name the shipped frozen parts
+            link_duplicates(args.out, CHECKPOINTS)
 
     train(fusion, loss_fn, export, args, stages, scale=scale, degrade=degrade,
           make_sampler=cached if args.cache_crops else None)

@@ -1,0 +1,72 @@
+"""Embedded checkpoints name the networks they share with another embedded folder instead of copying them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+import restorers
+from restorers.linked_components import LINKS, link_duplicates, linked_components
+from restorers.registry import CHECKPOINTS
+from tests.test_dpir_pipeline import lq_image, small_pipeline
+
+
+def test_no_weights_file_is_shipped_twice():
+    seen = {}
+    for file in sorted(CHECKPOINTS.rglob("*.safetensors")):
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        assert digest not in seen, f"{file.relative_to(CHECKPOINTS)} repeats {seen[digest]}: link it instead"
+        seen[digest] = file.relative_to(CHECKPOINTS)
+
+
+def test_every_embedded_link_resolves_to_a_shipped_network():
+    linked = [folder for folder in CHECKPOINTS.iterdir() if (folder / LINKS).is_file()]
+    assert {f.name for f in linked} >= {"dpir-sr_x4", "dpir-deblur", "dpir-realsr_x4"}
+    for folder in linked:
+        for name, module in linked_components(folder).items():
+            assert sum(p.numel() for p in module.parameters()) > 0, (folder.name, name)
+
+
+def test_linking_a_copy_changes_neither_the_output_nor_what_save_pretrained_writes(tmp_path):
+    pipe = small_pipeline(tau=4)
+    library = tmp_path / "library"
+    pipe.denoiser.save_pretrained(library / "denoiser-alone")
+    pipe.save_pretrained(library / "pipeline")
+    folder = library / "pipeline"
+    before = restorers.load_pipeline("dpir", "sr_x4", checkpoint=str(folder))
+    expected = before(lq_image(), generator=torch.Generator().manual_seed(3), output_type="np").images
+
+    assert link_duplicates(folder, library) == {"denoiser": "../denoiser-alone"}
+    assert not (folder / "denoiser").exists()
+    assert (folder / "ir_network").is_dir() and (folder / "fusion").is_dir()  # nothing else matches
+    after = restorers.load_pipeline("dpir", "sr_x4", checkpoint=str(folder))
+    got = after(lq_image(), generator=torch.Generator().manual_seed(3), output_type="np").images
+    np.testing.assert_array_equal(got, expected)
+
+    after.save_pretrained(tmp_path / "whole")  # a loaded pipeline saves a self-contained folder again
+    assert (tmp_path / "whole" / "denoiser" / "diffusion_pytorch_model.safetensors").is_file()
+    assert not (tmp_path / "whole" / LINKS).exists()
+
+
+def test_a_missing_linked_network_is_one_sentence(tmp_path):
+    pipe = small_pipeline(tau=4)
+    pipe.denoiser.save_pretrained(tmp_path / "denoiser-alone")
+    pipe.save_pretrained(tmp_path / "pipeline")
+    link_duplicates(tmp_path / "pipeline", tmp_path)
+    shutil.rmtree(tmp_path / "denoiser-alone")
+    with pytest.raises(FileNotFoundError, match="takes its denoiser from denoiser-alone, which is missing") as err:
+        restorers.load_pipeline("dpir", "sr_x4", checkpoint=str(tmp_path / "pipeline"))
+    assert str(tmp_path) not in str(err.value)
+
+
+def test_a_link_to_something_that_is_not_a_component_is_refused(tmp_path):
+    pipe = small_pipeline(tau=4)
+    pipe.save_pretrained(tmp_path / "pipeline")
+    (tmp_path / "pipeline" / LINKS).write_text(json.dumps({"vae": "../pipeline/denoiser"}))
+    with pytest.raises(ValueError, match="not a component"):
+        linked_components(tmp_path / "pipeline")
