@@ -25,6 +25,7 @@ import torch
 
 import restorers
 from restorers.image_io import pil_to_tensor
+from restorers.linked_components import links_of
 from restorers.registry import CHECKPOINTS, default_checkpoint, get_method, method_of_pipeline_class
 
 from .benchmarks import load_benchmark
@@ -191,9 +192,10 @@ def split_joint(stage: dict) -> list[dict]:
 def sub_configs(folder: Path) -> dict:
     """Each component's config (lists as tuples, as a card prints them), for the spec's text fields."""
     found = {}
-    for sub in sorted(p for p in folder.iterdir() if (p / "config.json").is_file()):
+    subfolders = {p.name: p for p in folder.iterdir() if (p / "config.json").is_file()}
+    for name, sub in sorted({**subfolders, **links_of(folder)}.items()):
         config = json.loads((sub / "config.json").read_text())
-        found[sub.name] = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+        found[name] = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
     return found
 
 
@@ -400,9 +402,7 @@ def card_parts(folder: Path, result: dict, training: dict) -> dict:
     return {
         "title": f"{spec.title}, {task.title}", "trainer": spec.trainer, "task": task.id,
         "tags": f"[image-restoration, {task.id}, {method}" + (", diffusion]" if spec.has_steps else "]"),
-        "about": spec.card_about.format(**facts)
-                 + f"\n\nUse: `restorers.load_pipeline(\"{method}\", \"{task.id}\")` (this folder is the default), or "
-                   f"`DiffusionPipeline.from_pretrained(\"{name}\")` with `restorers` importable.",
+        "about": spec.card_about.format(**facts) + "\n\n" + use_line(folder, method, task.id, name),
         "claim": headline(result),
         "evaluation": (f"{task.description} LPIPS v0.1 AlexNet. Image i gets seed {result['seed']} + i, the sweep's "
                        f"convention, so each line below is a row of `assets/results/{task.id}__heldout.csv`.\n\n"
@@ -413,6 +413,20 @@ def card_parts(folder: Path, result: dict, training: dict) -> dict:
         "pairs": f"random HQ crops with flips and 90-degree rotations; LQ = a fresh draw of the task's degradation "
                  f"({task.lq_label.split(';')[0]}) per crop",
     }
+
+
+def use_line(folder: Path, method: str, task_id: str, name: str) -> str:
+    """How to load the folder; one with linked components (``restorers.linked_components``) needs restorers'
+    loader, which brings in the networks it shares with other embedded folders."""
+    links = links_of(folder)
+    if not links:
+        return (f"Use: `restorers.load_pipeline(\"{method}\", \"{task_id}\")` (this folder is the default), or "
+                f"`DiffusionPipeline.from_pretrained(\"{name}\")` with `restorers` importable.")
+    shared = ", ".join(f"its {component} from `{target.relative_to(CHECKPOINTS)}`"
+                       for component, target in sorted(links.items()))
+    return (f"Use: `restorers.load_pipeline(\"{method}\", \"{task_id}\")` (this folder is the default). The folder takes {shared} (`linked_components.json`: shipped "
+            "once, not copied), so load it through `restorers.load_pipeline`; a loaded pipeline's `save_pretrained` "
+            "writes a self-contained folder for `DiffusionPipeline.from_pretrained`.")
 
 
 def render(folder: Path, result: dict, training: dict) -> str:
