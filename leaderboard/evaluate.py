@@ -41,12 +41,14 @@ _FLOP_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # pipeline
 
 
 def cached_flops(pipe: RestorationPipeline, size: tuple[int, int], steps: int | None) -> FlopReport:
-    """FLOPs depend only on the pipeline, the input size and the steps: count once per combination. Keyed by the
-    pipeline object itself (weakly), not its ``id()``, which a later pipeline may reuse once this one is freed."""
+    """FLOPs depend only on the pipeline, its start step, the input size and the steps: count once per
+    combination. Keyed by the pipeline object itself (weakly), not its ``id()``, which a later pipeline may reuse
+    once this one is freed."""
     reports = _FLOP_CACHE.setdefault(pipe, {})
-    if (size, steps) not in reports:
-        reports[(size, steps)] = count_flops(pipe, size[1], size[0], steps)
-    return reports[(size, steps)]
+    key = (tuple(size), steps, pipe.start_step())
+    if key not in reports:
+        reports[key] = count_flops(pipe, size[1], size[0], steps)
+    return reports[key]
 
 
 def restore_and_score(pipe: RestorationPipeline, task: Task, lq: Image.Image, reference: Image.Image | None = None,

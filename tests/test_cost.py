@@ -123,3 +123,18 @@ def test_flop_cache_is_per_pipeline_object_and_forgets_freed_ones():
     del wider
     gc.collect()
     assert len(_FLOP_CACHE) == entries
+
+
+@pytest.mark.parametrize("method", ["resshift", "diffir", "dpir"])
+def test_a_repeated_step_call_counts_what_tracing_it_again_counts(method, tiny_pipeline, monkeypatch):
+    """Counting a step network once per call signature (every sampler step alike) gives the same FLOPs, per-NFE
+    split and NFE as tracing every call."""
+    from leaderboard import cost
+
+    pipe = tiny_pipeline if method == "resshift" else restorers.load_pipeline(method, "sr_x4")
+    once = count_flops(pipe, 64, 48, 3)
+    calls = iter(range(10**6))
+    monkeypatch.setattr(cost, "call_signature", lambda *_: next(calls))  # never the same: every call traced
+    traced = count_flops(pipe, 64, 48, 3)
+    assert (once.total, once.per_nfe, once.base, once.nfe) == (traced.total, traced.per_nfe, traced.base, traced.nfe)
+    assert once.nfe >= 3 and once.per_nfe > 0
