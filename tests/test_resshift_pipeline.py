@@ -220,9 +220,31 @@ def test_inpainting_checkpoint_takes_a_mask_and_keeps_the_known_pixels(tmp_path)
     np.testing.assert_array_equal(again, expected)
 
 
-def test_resshift_has_no_embedded_inpainting_checkpoint():
-    with pytest.raises(ValueError, match="no embedded checkpoint for 'inpaint'"):
-        restorers.load_pipeline("resshift", "inpaint")
+def test_embedded_resshift_inpainting_fills_the_holes_and_keeps_the_known_pixels():
+    """The embedded model (push-pull pre-fill, 4 steps): known pixels come back exactly, and inside the holes it is
+    closer to the HQ than the black holes and than its own smooth first guess, on a held-out photo."""
+    from restorers.hole_fill import push_pull_fill
+    from restorers.image_io import pil_to_tensor
+    from tests.golden import HELDOUT
+
+    pipe = restorers.load_pipeline("resshift", "inpaint")
+    assert pipe.config.hole_fill == "push_pull" and pipe.mask_input() == "required"
+    hq = Image.open(sorted(HELDOUT.glob("*.png"))[5]).convert("RGB").crop((0, 0, 256, 256))
+    lq, conditions = restorers.get_task("inpaint").variant("holes>40%").degrade_with_conditions(hq)
+    out = pipe(image=lq, generator=torch.Generator().manual_seed(0), output_type="pt", **conditions).images
+    hole = (pil_to_tensor(conditions["mask_image"].convert("RGB"))[:, :1] > 0.5).float()
+    truth, given = pil_to_tensor(hq), pil_to_tensor(lq)
+    assert torch.allclose(out * (1 - hole), given * (1 - hole), atol=1 / 255)
+
+    def error(image):
+        return float(((image - truth) ** 2 * hole).sum() / (3 * hole.sum()))
+
+    assert error(out) < error(push_pull_fill(given, hole)) < error(given)
+
+
+def test_an_unknown_hole_fill_is_refused(tiny_pipeline):
+    with pytest.raises(ValueError, match="hole_fill must be one of constant, push_pull"):
+        ResShiftPipeline(unet=tiny_pipeline.unet, scheduler=tiny_pipeline.scheduler, hole_fill="telea")
 
 
 def test_window_mask_cache_survives_a_meta_device_build():

@@ -149,9 +149,13 @@ def test_fusion_loss_trains_only_the_fusion_net():
     assert torch.isfinite(denoising_loss(denoiser, hq, torch.Generator().manual_seed(0), scheduler))
 
 
-def test_resshift_inpainting_loss_trains_and_its_untrained_residual_net_returns_the_masked_input():
+@pytest.mark.parametrize("hole_fill", ["constant", "push_pull"])
+def test_resshift_inpainting_loss_trains_and_its_untrained_residual_net_returns_the_masked_input(hole_fill):
     """The inpainting configuration (sf 1, mask beside the image, the x0 a correction of the masked image's
-    latent): untrained, the pipeline gives back the input with its holes at -1 (black); the loss falls on one batch."""
+    latent): untrained, the pipeline gives back the input with its holes at -1 (black) or pre-filled (push-pull);
+    the loss, fed the LQ the same way, falls on one batch."""
+    from restorers.hole_fill import push_pull_fill
+
     from conftest import TINY_UNET
     from restorers.resshift.pipeline import ResShiftPipeline
     from restorers.resshift.scheduler import ResShiftScheduler
@@ -168,18 +172,24 @@ def test_resshift_inpainting_loss_trains_and_its_untrained_residual_net_returns_
     hq, lq = sampler.batch(3)
     image, mask = split_conditions(lq)
 
-    pipe = ResShiftPipeline(unet=unet.eval(), scheduler=scheduler, vqvae=None, sf=1, latent_factor=4)
+    pipe = ResShiftPipeline(unet=unet.eval(), scheduler=scheduler, vqvae=None, sf=1, latent_factor=4,
+                            hole_fill=hole_fill)
     pipe.set_progress_bar_config(disable=True)
     with torch.no_grad():
         raw = pipe.restore_padded(image, None, torch.Generator().manual_seed(0), None, mask=mask)
     assert torch.allclose(raw * (1 - mask), image * (1 - mask), atol=1e-5)  # known pixels: the input
-    assert raw[mask.expand_as(raw) > 0].abs().max() < 1e-5  # holes: -1 in [-1, 1], black
+    holes = mask.expand_as(raw) > 0
+    if hole_fill == "constant":
+        assert raw[holes].abs().max() < 1e-5  # holes: -1 in [-1, 1], black
+    else:
+        guess = (push_pull_fill(image * 2 - 1, mask) + 1) / 2
+        assert torch.allclose(raw[holes], guess[holes], atol=1e-5) and raw[holes].std() > 0.01
 
     unet.train()
     optimizer = torch.optim.Adam(unet.parameters(), lr=1e-3)
     losses = []
     for _ in range(15):
-        loss = training_loss(unet, scheduler, hq, lq, torch.Generator().manual_seed(0))
+        loss = training_loss(unet, scheduler, hq, lq, torch.Generator().manual_seed(0), hole_fill=hole_fill)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -9,7 +9,9 @@ LQ image y0 in [-1, 1]
 
 Inpainting checkpoints (``unet.config.cond_mask``, sf 1) also take the mask: the LQ is the image with its holes
 set to -1, the UNet sees the mask (+1 = hole, -1 = known) beside it, and the known pixels are pasted back at
-the end (the official ``mask_back``).
+the end (the official ``mask_back``). ``hole_fill="push_pull"`` (the embedded CPU-sized model) fills the holes
+of the LQ with :func:`restorers.hole_fill.push_pull_fill`'s smooth first guess instead of -1, so the chain
+shifts from that guess to the HQ.
 
 Without an autoencoder the "latent" of an H x W image is its pixel-unshuffle by ``latent_factor``
 (3 * f^2 channels at H/f x W/f): with f = sf the network runs at LR resolution, which is what lets the
@@ -24,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from diffusers import VQModel
 
+from ..hole_fill import push_pull_fill
 from ..image_io import to_signed, to_unit
 from ..padding import SizeRequirements
 from ..pipeline import MASK_REFUSED, MASK_REQUIRED, RestorationPipeline
@@ -32,16 +35,29 @@ from .unet import ResShiftUNet
 from .vq import PerLevelVQModel  # noqa: F401 - imported so that from_pretrained finds converted face autoencoders
 
 
+HOLE_FILLS = ("constant", "push_pull")
+
+
+def masked_lq(image: torch.Tensor, mask: torch.Tensor, hole_fill: str = "constant") -> torch.Tensor:
+    """The inpainting LQ in [-1, 1]: the holes (mask 1) at -1, as the official models take them, or filled with the
+    push-pull first guess (``hole_fill="push_pull"``). Shared by the pipeline and the trainer."""
+    if hole_fill == "push_pull":
+        return push_pull_fill(image, mask)
+    return image * (1 - mask) - mask
+
+
 class ResShiftPipeline(RestorationPipeline):
     _optional_components = ["vqvae"]
     nfe_networks = ("unet",)
     compile_targets = {"unet": ("forward",), "vqvae": ("encode", "decode")}
 
     def __init__(self, unet: ResShiftUNet, scheduler: ResShiftScheduler, vqvae: VQModel | None = None,
-                 sf: int = 4, latent_factor: int = 4):
+                 sf: int = 4, latent_factor: int = 4, hole_fill: str = "constant"):
         super().__init__()
+        if hole_fill not in HOLE_FILLS:
+            raise ValueError(f"hole_fill must be one of {', '.join(HOLE_FILLS)}, got {hole_fill!r}")
         self.register_modules(unet=unet, scheduler=scheduler, vqvae=vqvae)
-        self.register_to_config(sf=sf, latent_factor=latent_factor)
+        self.register_to_config(sf=sf, latent_factor=latent_factor, hole_fill=hole_fill)
 
     # -- what it is ----------------------------------------------------------------------------------------
     def size_requirements(self) -> SizeRequirements:
@@ -95,7 +111,7 @@ class ResShiftPipeline(RestorationPipeline):
         y0 = to_signed(lq)
         unet_kwargs = {}
         if mask is not None:
-            y0 = y0 * (1 - mask) - mask
+            y0 = masked_lq(y0, mask, self.config.get("hole_fill", "constant"))
             unet_kwargs["mask"] = mask * 2 - 1  # padded with the LQ (the official code forgets to)
         z_y = self.lq_latents(y0)
         self.scheduler.set_timesteps(num_inference_steps)  # indices stay on the CPU; moved per call

@@ -13,7 +13,8 @@ degradation with ResShift's own training parameters (:mod:`restorers.degradation
 sampler's seeded generator; ``--task inpaint`` pairs are the benchmark's own LaMa masks (1-60% holes).
 
 Inpainting is the journal's configuration at CPU size: sf 1, the UNet conditioned on the masked image and the
-mask (holes at -1, mask +1/-1) through a two-stage feature extractor (the image is 4x the latent, as with the
+mask (mask +1/-1; the holes pre-filled by :mod:`restorers.hole_fill` instead of -1, so the chain and the residual
+start from a smooth guess) through a two-stage feature extractor (the image is 4x the latent, as with the
 official f4 autoencoder), the known pixels pasted back after sampling; the loss is taken on the holes and the
 known pixels alike, as the official trainer does. ``--init-from`` an x4 SR folder starts every layer whose
 shape agrees (the Swin-UNet trunk) from it; the feature extractor and the first convolution start fresh.
@@ -31,7 +32,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..resshift.pipeline import ResShiftPipeline
+from ..resshift.pipeline import ResShiftPipeline, masked_lq
 from ..resshift.scheduler import ResShiftScheduler
 from ..degradations.realesrgan import RESSHIFT_REALSR
 from ..resshift.unet import ResShiftUNet
@@ -48,20 +49,21 @@ EMBEDDED_UNET_CONFIG = dict(
 EMBEDDED_SCHEDULER_CONFIG = dict(num_train_timesteps=4, kappa=2.0, min_noise_level=0.2, etas_end=0.99, power=0.3)
 
 
+HOLE_FILL = "push_pull"  # the embedded inpainting model starts its chain from a smooth fill, not from -1
 INPAINT_UNET_CONFIG = {**EMBEDDED_UNET_CONFIG, "lq_size": 4 * EMBEDDED_UNET_CONFIG["image_size"], "cond_mask": True,
                        "residual_sf": 1}
 
 
 def training_loss(unet: ResShiftUNet, scheduler: ResShiftScheduler, hq: torch.Tensor, lq: torch.Tensor,
                   generator: torch.Generator, perceptual: torch.nn.Module | None = None,
-                  perceptual_weight: float = 0.0) -> torch.Tensor:
+                  perceptual_weight: float = 0.0, hole_fill: str = "constant") -> torch.Tensor:
     """``lq``: the LQ batch, or for inpainting the image with the mask as a fourth channel (1 = hole)."""
     image, mask = split_conditions(lq)
     hq_s, lq_s = hq * 2 - 1, image * 2 - 1
     sf = hq.shape[-1] // image.shape[-1]
     kwargs = {}
-    if mask is not None:  # as the pipeline feeds it: holes at -1 in the image, the mask at +1 / -1 beside it
-        lq_s = lq_s * (1 - mask) - mask
+    if mask is not None:  # as the pipeline feeds it: the holes filled (or at -1), the mask at +1 / -1 beside it
+        lq_s = masked_lq(lq_s, mask, hole_fill)
         kwargs["mask"] = mask * 2 - 1
     x0 = F.pixel_unshuffle(hq_s, SCALE)
     z_y = F.pixel_unshuffle(lq_s if sf == 1 else F.interpolate(lq_s, scale_factor=sf, mode="bicubic"), SCALE)
@@ -114,10 +116,12 @@ def main(argv: list[str] | None = None) -> None:
     scheduler = ResShiftScheduler(**EMBEDDED_SCHEDULER_CONFIG)
 
     def loss(model, hq, lq, generator):
-        return training_loss(model, scheduler, hq, lq, generator, perceptual, args.lpips_weight)
+        return training_loss(model, scheduler, hq, lq, generator, perceptual, args.lpips_weight,
+                             HOLE_FILL if inpainting else "constant")
 
     def export(ema: torch.nn.Module) -> None:
-        pipe = ResShiftPipeline(unet=ema, scheduler=scheduler, vqvae=None, sf=scale, latent_factor=SCALE)
+        pipe = ResShiftPipeline(unet=ema, scheduler=scheduler, vqvae=None, sf=scale, latent_factor=SCALE,
+                                hole_fill=HOLE_FILL if inpainting else "constant")
         pipe.save_pretrained(args.out, safe_serialization=True)
         if inpainting:
             store_half(args.out)  # the assets budget
