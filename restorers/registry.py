@@ -64,8 +64,9 @@ class MethodSpec:
 METHODS: dict[str, MethodSpec] = {
     "resshift": MethodSpec(
         id="resshift", title="ResShift", pipeline="restorers.resshift.pipeline:ResShiftPipeline",
-        tasks=("sr_x4", "realsr_x4", "inpaint", "faceir"), has_steps=True,  # inpaint, faceir: converted only
-        default_checkpoints={"sr_x4": "resshift-sr_x4", "realsr_x4": "resshift-realsr_x4"},
+        tasks=("sr_x4", "realsr_x4", "inpaint", "faceir"), has_steps=True,  # faceir: converted only
+        default_checkpoints={"sr_x4": "resshift-sr_x4", "realsr_x4": "resshift-realsr_x4",
+                             "inpaint": "resshift-inpaint"},
         paper="Yue et al., ResShift, NeurIPS 2023 / TPAMI 2024 (arXiv 2307.12348, 2403.07319)",
         trainer="restorers.training.train_resshift", card_steps=(1, 2, "most"),
         card_about="A small ResShift model (Yue et al., NeurIPS 2023) trained here, offline. It is the official method "
@@ -79,7 +80,16 @@ METHODS: dict[str, MethodSpec] = {
             "realsr_x4": "It saw only the synthetic Real-ESRGAN degradation (with ResShift's parameters) of about 90 "
                          "photos; camera noise, sensor processing and compression chains outside that family are not "
                          "modelled. It has no GAN loss: it removes part of the noise and sharpens edges, but leaves "
-                         "blotchy texture where the pretrained Real-ESRGAN paints clean, smooth surfaces."}),
+                         "blotchy texture where the pretrained Real-ESRGAN paints clean, smooth surfaces.",
+            "inpaint": "Inpainting is the journal's configuration at CPU size: sf 1, the masked image and the mask "
+                       "enter through a two-stage feature extractor, the same pixel-unshuffle latent and 4-step chain "
+                       "as the SR models, the known pixels pasted back. One more CPU-sized change: the holes of the "
+                       "LQ are pre-filled by a parameter-free push-pull pyramid average of the known pixels "
+                       "(`hole_fill: push_pull`, restorers/hole_fill.py) instead of the official -1, so the chain "
+                       "shifts from a smooth guess to the HQ. Its trunk started from the x4 SR model; the first "
+                       "stage in the table below still used holes at -1, the later ones the pre-fill; all trained "
+                       "on LaMa's masks (1-60% of the image) with MSE + LPIPS-Alex. Large holes come back as colour "
+                       "and coarse structure continued from the edges, not as new objects or fine texture."}),
     "dpir": MethodSpec(
         id="dpir", title="DP-IR", pipeline="restorers.dpir.pipeline:DPIRPipeline",
         tasks=("sr_x4", "realsr_x4", "deblur"), has_steps=True,

@@ -1,6 +1,7 @@
 """Fixed inputs and stored outputs of every embedded pipeline: the pin that a refactor changes no result.
 
-    python -m tests.golden write     # (re)write tests/fixtures/golden/ with the current code; only on purpose
+    python -m tests.golden write           # (re)write tests/fixtures/golden/ with the current code; only on purpose
+    python -m tests.golden write NAME ...  # (re)write these cases only (a new checkpoint's, a retrained one's)
 
 Each case restores a small crop of a held-out photo (sizes that are not multiples of any network's window, so
 padding is exercised; one case forces tiles) with a fixed seed. Its input (the task's degradation of the crop, and
@@ -58,6 +59,7 @@ CASES = [
     Case("bicubic-sr_x4", "bicubic", "sr_x4", (176, 144), photo=8),
     Case("realesrgan-realsr_x4", "realesrgan", "realsr_x4", (192, 160), photo=9),
     Case("identity-inpaint", "identity", "inpaint", (68, 52), photo=5),
+    Case("resshift-inpaint", "resshift", "inpaint", (200, 176), photo=10),
 ]
 
 
@@ -98,10 +100,15 @@ def run_case(case: Case) -> Image.Image:
     return pipe(image=lq, num_inference_steps=case.steps, generator=generator, **conditions, **case.call).images[0]
 
 
-def write() -> None:
+def write(names: list[str] | None = None) -> None:
     FOLDER.mkdir(parents=True, exist_ok=True)
-    index = {}
+    index = json.loads((FOLDER / "index.json").read_text()) if names and (FOLDER / "index.json").is_file() else {}
+    unknown = set(names or ()) - {case.name for case in CASES}
+    if unknown:
+        sys.exit(f"no golden case named {', '.join(sorted(unknown))}")
     for case in CASES:
+        if names and case.name not in names:
+            continue
         if not (INPUTS / f"{case.name}.png").is_file():
             write_inputs(case)
         image = run_case(case)
@@ -121,6 +128,6 @@ def difference(case: Case) -> int:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] != ["write"]:
+    if sys.argv[1:2] != ["write"]:
         sys.exit(__doc__)
-    write()
+    write(sys.argv[2:] or None)

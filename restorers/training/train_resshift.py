@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..resshift.pipeline import ResShiftPipeline, masked_lq
+from ..resshift.pipeline import HOLE_FILLS, ResShiftPipeline, masked_lq
 from ..resshift.scheduler import ResShiftScheduler
 from ..degradations.realesrgan import RESSHIFT_REALSR
 from ..resshift.unet import ResShiftUNet
@@ -49,7 +49,7 @@ EMBEDDED_UNET_CONFIG = dict(
 EMBEDDED_SCHEDULER_CONFIG = dict(num_train_timesteps=4, kappa=2.0, min_noise_level=0.2, etas_end=0.99, power=0.3)
 
 
-HOLE_FILL = "push_pull"  # the embedded inpainting model starts its chain from a smooth fill, not from -1
+HOLE_FILL = "push_pull"  # the embedded inpainting model's default: its chain starts from a smooth fill, not -1
 INPAINT_UNET_CONFIG = {**EMBEDDED_UNET_CONFIG, "lq_size": 4 * EMBEDDED_UNET_CONFIG["image_size"], "cond_mask": True,
                        "residual_sf": 1}
 
@@ -100,8 +100,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lpips-weight", type=float, default=0.0,
                         help="add this x LPIPS-Alex of the decoded x0 prediction (ResShift's journal configs use "
                              "LPIPS-VGG with weight 1; VGG is not available offline)")
+    parser.add_argument("--hole-fill", default=HOLE_FILL, choices=HOLE_FILLS,
+                        help="inpainting: what the LQ's holes hold (push_pull: a smooth first guess; constant: -1, "
+                             "the official convention)")
     args = parser.parse_args(argv)
     args.trainer_args = f"--task {args.task}" + (f" --lpips-weight {args.lpips_weight:g}" if args.lpips_weight else "")
+    if args.task == "inpaint":
+        args.trainer_args += f" --hole-fill {args.hole_fill}"
     perceptual = perceptual_loss(parser, args.lpips_weight)
     inpainting = args.task == "inpaint"
     scale, degrade = task_pairs("inpaint") if inpainting else (SCALE, RESSHIFT_REALSR if args.task == "realsr_x4"
@@ -117,11 +122,11 @@ def main(argv: list[str] | None = None) -> None:
 
     def loss(model, hq, lq, generator):
         return training_loss(model, scheduler, hq, lq, generator, perceptual, args.lpips_weight,
-                             HOLE_FILL if inpainting else "constant")
+                             args.hole_fill if inpainting else "constant")
 
     def export(ema: torch.nn.Module) -> None:
         pipe = ResShiftPipeline(unet=ema, scheduler=scheduler, vqvae=None, sf=scale, latent_factor=SCALE,
-                                hole_fill=HOLE_FILL if inpainting else "constant")
+                                hole_fill=args.hole_fill if inpainting else "constant")
         pipe.save_pretrained(args.out, safe_serialization=True)
         if inpainting:
             store_half(args.out)  # the assets budget
