@@ -71,10 +71,11 @@ METHODS: dict[str, MethodSpec] = {
         trainer="restorers.training.train_resshift", card_steps=(1, 2, "most"),
         card_about="A small ResShift model (Yue et al., NeurIPS 2023) trained here, offline. It is the official method "
                    "(the residual-shifting chain with the 4-step schedule, x0 prediction) with three CPU-sized changes: "
-                   "the latent space is a lossless 4x pixel-unshuffle instead of the VQ-GAN (so the Swin-UNet runs at "
-                   "LR resolution), the Swin-UNet has {params:,} parameters instead of 118.6 M, and its x0 prediction "
-                   "is parameterised as a correction of the LQ latent z_y (`lq_residual`: the untrained network "
-                   "predicts bicubic, so training spends its steps on detail).",
+                   "the latent space is a lossless 4x pixel-unshuffle instead of the VQ-GAN (so the Swin-UNet runs at a "
+                   "quarter of the output resolution: the LR resolution for x4 SR), the Swin-UNet has {params:,} "
+                   "parameters instead of 118.6 M, and its x0 prediction is parameterised as a correction of the LQ "
+                   "latent z_y (`lq_residual`: the untrained network predicts z_y, the bicubic upsampling for SR, "
+                   "the masked image for inpainting, so training spends its steps on detail).",
         card_objective="MSE on the x0 prediction, t uniform over the chain (ResShift's loss without its LPIPS term)",
         card_task_limits={
             "realsr_x4": "It saw only the synthetic Real-ESRGAN degradation (with ResShift's parameters) of about 90 "
