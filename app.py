@@ -15,7 +15,7 @@ import os
 import threading
 from contextlib import contextmanager
 
-import leaderboard  # noqa: F401, I001  (first: it sets OpenMP's wait policy before torch loads)
+import leaderboard  # noqa: F401, I001  (first: it bounds OpenMP's spinning before torch loads)
 import gradio as gr
 from PIL import Image
 

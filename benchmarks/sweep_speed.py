@@ -91,7 +91,7 @@ def browser(limit: int, nfe: str) -> None:
                     page.wait_for_timeout(100)
                 if whole is None:
                     raise RuntimeError("the browser's sweep did not finish within 15 minutes")
-                shown = rows.filter(has_text="resshift").count()
+                shown = page.locator("#sweep-rows").inner_text().count("embedded:resshift-sr_x4")
             finally:
                 page.screenshot(path=str(shots / "sweep_speed_browser.png"), full_page=True)
                 print(f"sweep status: {status.inner_text()!r} (screenshot in {shots})")

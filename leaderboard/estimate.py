@@ -15,7 +15,7 @@ import torch
 
 from restorers.building import BUILD_LOCK
 
-from .evaluate import cached_flops
+from .evaluate import estimated_flops
 
 FIRST_GUESS_EFFICIENCY = 0.5  # of the conv stack's speed, until a method has run here once
 LONG_RUN_SECONDS = 90.0  # an estimate over this asks before it starts
@@ -62,7 +62,7 @@ def record(key: str, flops: float | None, seconds: float, pixels: int) -> None:
 
 def estimate_seconds(pipe, key: str, lq_size: tuple[int, int], steps: int | None) -> float | None:
     """Seconds the restore of an LQ of ``lq_size`` (width, height) will take here; None: not known yet."""
-    report = cached_flops(pipe, tuple(lq_size), steps)
+    report = estimated_flops(pipe, tuple(lq_size), steps)
     if not report.countable:
         per_pixel = _SECONDS_PER_PIXEL.get(key)
         return None if per_pixel is None else per_pixel * lq_size[0] * lq_size[1]

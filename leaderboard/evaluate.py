@@ -51,6 +51,21 @@ def cached_flops(pipe: RestorationPipeline, size: tuple[int, int], steps: int | 
     return reports[key]
 
 
+def estimated_flops(pipe: RestorationPipeline, size: tuple[int, int], steps: int | None) -> FlopReport:
+    """FLOPs for a time estimate: the exact count when one is cached for these steps, else, for an explicit step
+    count, the once-per-image part plus ``steps`` step calls from a count of the same size at other steps (every
+    step call of a sampler costs the same), else a fresh count. Never written into a results row."""
+    reports = _FLOP_CACHE.get(pipe, {})
+    key = (tuple(size), steps, pipe.start_step())
+    if key in reports or steps is None:
+        return cached_flops(pipe, size, steps)
+    for (other_size, _, start), report in reports.items():
+        if (other_size, start) == key[::2] and report.countable and report.nfe:
+            return FlopReport(total=report.base + steps * report.per_nfe, per_nfe=report.per_nfe, base=report.base,
+                              nfe=steps)
+    return cached_flops(pipe, size, steps)
+
+
 def restore_and_score(pipe: RestorationPipeline, task: Task, lq: Image.Image, reference: Image.Image | None = None,
                       steps: int | None = None, seed: int = 0, on_step=None, conditions: dict | None = None) -> Scored:
     """Run ``pipe`` on ``lq`` with a seeded generator; score against ``reference`` when it is known.

@@ -138,3 +138,26 @@ def test_a_repeated_step_call_counts_what_tracing_it_again_counts(method, tiny_p
     traced = count_flops(pipe, 64, 48, 3)
     assert (once.total, once.per_nfe, once.base, once.nfe) == (traced.total, traced.per_nfe, traced.base, traced.nfe)
     assert once.nfe >= 3 and once.per_nfe > 0
+
+
+def test_an_estimate_extrapolates_other_step_counts_from_one_count(tiny_pipeline, monkeypatch):
+    """A time estimate for 4 steps reuses a cached 2-step count of the same size (base + 4 step calls), and says
+    exactly what a count of 4 steps would; a size never counted is counted."""
+    from leaderboard import evaluate
+
+    pipe = make_tiny_copy(tiny_pipeline)
+    evaluate.cached_flops(pipe, (24, 16), 2)
+    counted = []
+    monkeypatch.setattr(evaluate, "count_flops", lambda *a: counted.append(a) or count_flops(*a))
+    estimate = evaluate.estimated_flops(pipe, (24, 16), 4)
+    assert not counted
+    exact = count_flops(pipe, 16, 24, 4)
+    assert (estimate.total, estimate.per_nfe, estimate.base, estimate.nfe) == pytest.approx(
+        (exact.total, exact.per_nfe, exact.base, exact.nfe))
+    evaluate.estimated_flops(pipe, (32, 16), 4)
+    assert len(counted) == 1
+
+
+def make_tiny_copy(pipe):
+    """A pipeline object of its own (the FLOP cache is per object), sharing the tiny networks."""
+    return type(pipe)(unet=pipe.unet, scheduler=pipe.scheduler, vqvae=None, sf=4, latent_factor=4)
