@@ -336,6 +336,11 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyError, ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    finally:
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            # tear the process group down before the interpreter does: left to exit, gloo's threads were
+            # sometimes destroyed while joinable ("terminate called without an active exception", SIGABRT)
+            torch.distributed.destroy_process_group()
     if not PartialState().is_main_process:
         return 0  # the main process prints and writes the merged rows
     shown = ["method", "tau", "nfe", "tflops", "seconds_per_image", "psnr_y", "ssim_y", "lpips"]
