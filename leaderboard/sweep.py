@@ -173,12 +173,12 @@ def iter_sweep(task, jobs: list[tuple], pairs: list, dataset_name: str, out: str
             if compiled:
                 pipe.enable_compile()
             _, _, lq, conditions = pairs[todo[0]]
-            warm = _WARMED.setdefault(pipe, set())
-            if (lq.size, tuple(sorted(conditions)), compiled) not in warm:  # a reused pipeline warms up once
+            warm, shape = _WARMED.setdefault(pipe, set()), (lq.size, tuple(sorted(conditions)), compiled)
+            if shape not in warm:  # a reused pipeline warms up once per shape
                 with guard(pipe) if guard else contextlib.nullcontext():
                     pipe(image=lq, num_inference_steps=steps, generator=torch.Generator().manual_seed(seed),
                          callback_on_step_end=on_step, **conditions)  # warm-up, untimed
-                warm.add((lq.size, tuple(sorted(conditions)), compiled))
+                warm.add(shape)
         for index in todo:
             name, hq, lq, conditions = pairs[index]
             with guard(pipe) if guard else contextlib.nullcontext():
