@@ -33,6 +33,9 @@ from restorers.paths import EXAMPLES
 
 SR_TASK = "sr_x4"
 LOG = logging.getLogger("restorers.app")
+# a comparison's captions (method, steps, NFE) wrap under the thumbnail instead of being cut to a few letters
+GALLERY_CSS = ('[id^="compare-gallery-"] .caption-label, [id^="zoom-gallery-"] .caption-label '
+               '{ white-space: normal !important; max-width: 100% !important; }')
 
 
 @contextmanager
@@ -398,4 +401,5 @@ if __name__ == "__main__":
                          name="fetch-pretrained-rrdb").start()
     demo.queue(max_size=64).launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                                    server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), show_error=True,
-                                   allowed_paths=[str(serving.OUTPUT_DIR)])  # the A|B view's images
+                                   allowed_paths=[str(serving.OUTPUT_DIR)],  # the A|B view's images
+                                   css=GALLERY_CSS)

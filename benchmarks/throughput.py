@@ -6,6 +6,9 @@ For every method: its counted FLOPs for one restore of a ``--size`` square LQ (`
 the meta device), the best wall time of ``--repeats`` runs after a warm-up, the GFLOP/s that makes, and that
 speed as a share of what a 64-channel 3x3 convolution stack reaches here (timed right before each method, so a
 busy machine slows both; each side takes its best timing). Issue 18 asks for >= 70% for every network pipeline at 256 x 256.
+
+``--compiled``: the methods that offer it run compiled (``pipe.enable_compile()``, Inductor with frozen weights, as
+the demo runs large photos tile by tile); the compilation is in the untimed warm-up and printed separately.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--size", default="256", help="LQ size: a side length, or WIDTHxHEIGHT (e.g. 755x703)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--compiled", action="store_true", help="compile the methods that offer it first")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in (args.size.split("x") if "x" in args.size else (args.size, args.size)))
     print(f"device: {device_name(args.device)}, torch {torch.__version__}, LQ {width}x{height}")
@@ -61,7 +65,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
         def restore():
             pipe(image=image, generator=torch.Generator().manual_seed(0), **extra)
 
-        if args.repeats > 1:
+        compiled = args.compiled and bool(pipe.compile_targets)
+        if compiled:
+            pipe.enable_compile()
+            started = time.perf_counter()
+            restore()
+            print(f"{method:<12} compiled in {time.perf_counter() - started:.0f} s (not in the timings)")
+        elif args.repeats > 1:
             restore()  # warm-up (a large size is timed cold: one run is minutes)
         times = []
         for _ in range(args.repeats):
@@ -70,10 +80,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
             times.append(time.perf_counter() - started)
         seconds = min(times)  # as the reference: the least disturbed run
         conv = conv_stack_speed(args.device)
-        row = {"method": method, "tflops": flops / 1e12, "seconds": seconds, "gflops_per_s": flops / seconds / 1e9,
+        row = {"method": method + (" (compiled)" if compiled else ""), "tflops": flops / 1e12, "seconds": seconds, "gflops_per_s": flops / seconds / 1e9,
                "conv_gflops_per_s": conv / 1e9, "share": flops / seconds / conv}
         rows.append(row)
-        print(f"{method:<12} {row['tflops']:>8.3f} {seconds:>9.2f} {row['gflops_per_s']:>8.1f} "
+        print(f"{row['method']:<12} {row['tflops']:>8.3f} {seconds:>9.2f} {row['gflops_per_s']:>8.1f} "
               f"{row['conv_gflops_per_s']:>12.1f} {row['share']:>6.0%}")
     return rows
 

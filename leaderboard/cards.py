@@ -329,13 +329,24 @@ def joint_command(trainer: str, record: dict, out: str, run_dir: str, task_id: s
             + (" --device cuda --workers 5" if gpu else "") + pack)
 
 
+def recorded_argument(training: dict, flag: str) -> str | None:
+    """The value of ``flag`` in the last stage whose recorded trainer arguments name it."""
+    values = [s["trainer_args"].split(f"{flag} ")[1].split()[0] for s in stages(training)
+              if f"{flag} " in (s.get("trainer_args") or "")]
+    return values[-1] if values else None
+
+
 def objective(text: str, training: dict) -> str:
-    """The spec's objective, plus the LPIPS term a fine-tune's recorded arguments added."""
-    weights = [s["trainer_args"].split("--lpips-weight ")[1].split()[0] for s in stages(training)
-               if "--lpips-weight" in (s.get("trainer_args") or "")]
-    if not weights:
+    """The spec's objective, plus what a stage's recorded arguments changed (sampler-start inputs, an LPIPS term)."""
+    start = recorded_argument(training, "--start-fraction")
+    if start is not None:
+        text = (f"{text}; the last stage draws {float(start):.0%} of each batch as the sampler's own first state "
+                "instead (t = tau, x_tau from the IR estimate by the accelerated start, the input of the default "
+                "one-step sampler)")
+    weight = recorded_argument(training, "--lpips-weight")
+    if weight is None:
         return text
-    return (f"{text}; the last stage adds {weights[-1]} x LPIPS-Alex of the image the model returns (for ResShift: its decoded x0 prediction) against the HQ. "
+    return (f"{text}; the last stage adds {weight} x LPIPS-Alex of the image the model returns (for ResShift: its decoded x0 prediction) against the HQ. "
             "The benchmark's LPIPS is the same AlexNet LPIPS, so part of its LPIPS gain is optimising the metric "
             "itself: PSNR/SSIM and the no-reference PIQE on the Leaderboard are independent checks")
 

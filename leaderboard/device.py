@@ -2,6 +2,11 @@
 
 The demo runs on the GPU when there is one (``torch.cuda``; on a ZeroGPU Space ``spaces`` lends one for each
 run), else on the CPU; ``RESTORERS_DEVICE`` overrides the choice (``cpu``, ``cuda``, ``cuda:1``).
+
+On the CPU the demo runs the methods that offer a compiled mode (ResShift) compiled for their fixed tile shape
+(:meth:`restorers.pipeline.RestorationPipeline.enable_compile` with ``tiles_only``): large photos are restored in
+same-sized windows, so one compilation serves every large photo, and Inductor's on-disk cache keeps it across
+restarts. ``RESTORERS_DEMO_COMPILE=0`` turns it off (every call eager).
 """
 
 from __future__ import annotations
@@ -29,3 +34,11 @@ def device_name(device: str) -> str:
     if device.startswith("cuda") and torch.cuda.is_available():
         return torch.cuda.get_device_name(torch.device(device))
     return f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def demo_compiles(device: str) -> bool:
+    """Whether the demo compiles tile-shaped calls (CPU only; ``RESTORERS_DEMO_COMPILE=0`` turns it off)."""
+    value = os.environ.get("RESTORERS_DEMO_COMPILE", "1").strip().lower()
+    if value not in ("0", "1", "false", "true", "off", "on", "no", "yes"):
+        raise ValueError(f"RESTORERS_DEMO_COMPILE={value!r}: use 1 (compile tile-shaped calls) or 0 (never)")
+    return torch.device(device).type == "cpu" and value in ("1", "true", "on", "yes")

@@ -10,18 +10,39 @@ with 16/36 of the work (:mod:`restorers.nn.transposed_upsampling`); the eager co
 it, so FLOP counts (taken eagerly, on the meta device) stay those of the model as defined.
 
 The price is compiling: one to two minutes per input shape on the first call, so it pays off in sweeps over
-many same-sized images, not in a demo that sees every size once. Only inference is compiled: a call with
+many same-sized images. A demo sees every size once, so it compiles only tile-shaped calls (``tiles_only``: a large
+photo is restored in fixed-size windows, :mod:`restorers.tiling`), and Inductor's on-disk caches (FX graph and
+AOTAutograd, under ``TORCHINDUCTOR_CACHE_DIR``) make a restarted process reuse that one compilation in seconds. Only inference is compiled: a call with
 autograd on, on another device than the CPU, or under a dispatch mode (FLOP counting on the meta device) runs the
 eager function, so cost measurement and training never see the compiled graph.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
-from contextlib import nullcontext
+import logging
+import os
+from contextlib import contextmanager, nullcontext
 from typing import Callable, ContextManager
 
 import torch
+
+LOG = logging.getLogger(__name__)
+
+# False inside :func:`eager_calls`: the compiled wrappers then run their eager function (a demo's untiled,
+# arbitrarily sized calls, which would each cost a fresh compilation)
+_COMPILED_CALLS = contextvars.ContextVar("compiled_calls", default=True)
+
+
+@contextmanager
+def eager_calls():
+    """Within this block (this thread), compiled methods run eagerly."""
+    token = _COMPILED_CALLS.set(False)
+    try:
+        yield
+    finally:
+        _COMPILED_CALLS.reset(token)
 
 
 def _dispatch_mode_active() -> bool:
@@ -37,17 +58,27 @@ def compile_for_cpu_inference(function: Callable,
     import torch._inductor.config as inductor_config
 
     compiled = torch.compile(function, dynamic=False)
+    failed = []  # the compiler's error, once it has failed: every later call then runs eagerly
 
     @functools.wraps(function)
     def run(*args, **kwargs):
         tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
-        if torch.is_grad_enabled() or _dispatch_mode_active() or any(t.device.type != "cpu" for t in tensors):
+        if (failed or not _COMPILED_CALLS.get() or torch.is_grad_enabled() or _dispatch_mode_active()
+                or any(t.device.type != "cpu" for t in tensors)):
             return function(*args, **kwargs)
-        # freezing is read when a graph is (re)compiled, i.e. inside this call
-        with inductor_config.patch(freezing=True), (rewrite() if rewrite is not None else nullcontext()):
-            return compiled(*args, **kwargs)
+        try:
+            # freezing is read when a graph is (re)compiled, i.e. inside this call
+            with inductor_config.patch(freezing=True), (rewrite() if rewrite is not None else nullcontext()):
+                return compiled(*args, **kwargs)
+        except Exception as err:  # noqa: BLE001  (a compiler failure must not fail a restore the eager code can do)
+            result = function(*args, **kwargs)  # an error of the input itself is raised here, eagerly
+            failed.append(err)
+            LOG.warning("compiling %s failed (%s: %s); it runs eagerly from now on",
+                        getattr(function, "__qualname__", function), type(err).__name__, str(err).splitlines()[0])
+            return result
 
     run.eager = function
+    run.compile_error = lambda: failed[0] if failed else None
     return run
 
 
@@ -56,7 +87,9 @@ def compile_methods(module: torch.nn.Module, names: tuple[str, ...]) -> None:
     whose upsamplers run as transposed convolutions (:mod:`restorers.nn.transposed_upsampling`). Instance
     attributes, so forward hooks (NFE counting) still fire and ``save_pretrained`` is unaffected."""
     from .nn.transposed_upsampling import TransposedUpsampling
+    from .paths import inductor_cache_folder
 
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(inductor_cache_folder())  # read when the first graph compiles
     upsampling = TransposedUpsampling(module)
     for name in names:
         current = getattr(module, name)

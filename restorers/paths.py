@@ -32,6 +32,12 @@ def weights_folder() -> Path:
     return cache_root() / "weights"
 
 
+def inductor_cache_folder() -> Path:
+    """torch.compile's on-disk caches (Inductor's FX graphs, AOTAutograd), so a restart reuses a compilation;
+    ``TORCHINDUCTOR_CACHE_DIR`` as torch reads it (torch's own default is under /tmp, lost on reboot)."""
+    return _under_cache("TORCHINDUCTOR_CACHE_DIR", "inductor")
+
+
 def checkpoint_folder() -> Path:
     """Converted or self-trained ``save_pretrained`` folders the demo lists beside the embedded ones."""
     return _under_cache("RESTORERS_CHECKPOINTS", "checkpoints")

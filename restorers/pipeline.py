@@ -23,12 +23,14 @@ counting, the sweep) reads these declarations; it never asks a pipeline what it 
 from __future__ import annotations
 
 import copy
+from contextlib import nullcontext
 from typing import Callable
 
 import torch
 from diffusers import DiffusionPipeline, ImagePipelineOutput
 from diffusers.models.modeling_utils import ModelMixin
 
+from .compile import eager_calls
 from .image_io import InvalidImageError, images_to_batch, postprocess
 from .degradations.masks import mask_to_batch
 from .padding import SizeRequirements
@@ -191,7 +193,8 @@ class RestorationPipeline(DiffusionPipeline):
             tile = max(self.default_tile, self.size_requirements().multiple_of)
             tile_size = tile if height * width > max(self.max_untiled_pixels, tile * tile) else 0
         if not tile_size or (tile_size >= height and tile_size >= width):
-            return restore(lq, generator=generator, **(extras or {}))
+            with eager_calls() if self.__dict__.get("_compile_tiles_only") else nullcontext():
+                return restore(lq, generator=generator, **(extras or {}))
         if isinstance(generator, (list, tuple)):
             raise ValueError("tiled restoration takes one generator, not a list")
         overlap = self.default_overlap if tile_overlap is None else int(tile_overlap)
@@ -250,12 +253,15 @@ class RestorationPipeline(DiffusionPipeline):
                 component.to(memory_format=torch.channels_last)
         return self
 
-    def enable_compile(self) -> RestorationPipeline:
-        """Compile ``compile_targets`` for CPU inference (:mod:`restorers.compile`); for sweeps, not one image."""
+    def enable_compile(self, tiles_only: bool = False) -> RestorationPipeline:
+        """Compile ``compile_targets`` for CPU inference (:mod:`restorers.compile`). ``tiles_only``: only the
+        windows of a tiled run use the compiled code (one fixed shape, compiled once); untiled inputs of any other
+        size run eagerly instead of compiling anew: the demo's setting."""
         from .compile import compile_methods
 
         if not self.compile_targets:
             raise ValueError(f"{type(self).__name__} has no compiled mode")
+        self.__dict__["_compile_tiles_only"] = bool(tiles_only)
         for name, methods in self.compile_targets.items():
             if getattr(self, name, None) is not None:
                 compile_methods(getattr(self, name), methods)
@@ -264,6 +270,7 @@ class RestorationPipeline(DiffusionPipeline):
     def disable_compile(self) -> RestorationPipeline:
         from .compile import uncompile_methods
 
+        self.__dict__.pop("_compile_tiles_only", None)
         for name in self.compile_targets:
             if getattr(self, name, None) is not None:
                 uncompile_methods(getattr(self, name))

@@ -138,6 +138,10 @@ def test_compare_view_runs_every_method_and_zooms(page):
     zoom.first.wait_for(timeout=60_000)
     # the click's effect: one crop per compared image (the input, the HQ when it is known, every method)
     assert zoom.count() >= len(methods) + 1, zoom.count()
+    captions = panel.locator(f"#zoom-gallery-{task.id} .caption-label, #compare-gallery-{task.id} .caption-label")
+    assert captions.count() >= 2 * len(methods)
+    cut = captions.evaluate_all("els => els.filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)")
+    assert not cut, f"captions cut short: {cut}"
     page.screenshot(path=str(page.shots / "compare.png"), full_page=True)
 
     # the A|B view: the first result against the HQ, both served and decoded, zoomed and panned together

@@ -54,3 +54,51 @@ def test_a_compiled_pipeline_equals_the_eager_one_and_still_counts_its_calls(tmp
     assert not hasattr(reloaded.unet.forward, "eager")
     pipe.disable_compile()
     assert not hasattr(pipe.unet.forward, "eager") and "forward" not in vars(pipe.unet)
+
+
+def test_tiles_only_compiles_the_tile_windows_and_runs_other_sizes_eagerly(monkeypatch, tmp_path):
+    """The demo's setting: one fixed tile shape is compiled, an untiled photo of any size never triggers a compile;
+    the compiled code finds its on-disk cache under the project's cache folder."""
+    shapes = []
+
+    def fake_compile(function, dynamic=None):
+        def compiled(*args, **kwargs):
+            shapes.append(tuple(args[0].shape))
+            return function(*args, **kwargs)
+        return compiled
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    monkeypatch.setenv("RESTORERS_CACHE", str(tmp_path))
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+    pipe = make_tiny_pipeline().enable_compile(tiles_only=True)
+    import os
+
+    assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == str(tmp_path / "inductor")
+    pipe(image=random_image(20, 20), generator=torch.Generator().manual_seed(0))
+    pipe(image=random_image(28, 24), generator=torch.Generator().manual_seed(0))
+    assert shapes == []  # untiled: eager, whatever the size
+    pipe(image=random_image(40, 24), generator=torch.Generator().manual_seed(0), tile_size=16, tile_overlap=4)
+    assert len(shapes) >= 3 * 4 * 2 and len(set(shapes)) == 1  # every window, one shape
+    pipe.disable_compile().enable_compile()
+    pipe(image=random_image(20, 20), generator=torch.Generator().manual_seed(0))
+    assert len(shapes) > 3 * 4 * 2  # without tiles_only every call is compiled
+
+
+def test_a_compiler_failure_falls_back_to_eager_for_good(monkeypatch):
+    """A graph the compiler cannot handle must not fail a restore: that call and every later one run eagerly."""
+    attempts = []
+
+    def failing_compile(function, dynamic=None):
+        def compiled(*args, **kwargs):
+            attempts.append(1)
+            raise RuntimeError("backend compiler failed")
+        return compiled
+
+    monkeypatch.setattr(torch, "compile", failing_compile)
+    run = compile_module.compile_for_cpu_inference(lambda x: x + 1)
+    with torch.no_grad():
+        assert torch.equal(run(torch.zeros(2)), torch.ones(2))
+        assert torch.equal(run(torch.ones(2)), torch.full((2,), 2.0))
+    assert attempts == [1] and "backend compiler failed" in str(run.compile_error())
+    with torch.no_grad(), __import__("pytest").raises(TypeError):
+        compile_module.compile_for_cpu_inference(lambda x: x + 1)("not a tensor")  # the input's own error

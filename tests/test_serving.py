@@ -382,3 +382,19 @@ def test_a_no_reference_score_alone_says_how_far_to_trust_it(tmp_path):
     _, _, scored, _ = serving.run("sr_x4", "bicubic", str(path), None, 0, True)  # scored against the HQ
     notes = result_text.metrics_frame(scored).set_index("metric")["note"]
     assert notes["PIQE (no-ref) ↓"] == "measured" and notes["PSNR-Y (dB) ↑"] == "measured"
+
+
+def test_the_demo_compiles_resshift_for_its_tile_shape_only_on_the_cpu(monkeypatch):
+    from leaderboard.device import demo_compiles
+
+    monkeypatch.setenv("RESTORERS_DEMO_COMPILE", "1")
+    pipe = serving._load.__wrapped__(serving.choice_of("resshift", "sr_x4"), "sr_x4", None)
+    assert hasattr(pipe.unet.forward, "eager") and pipe.__dict__["_compile_tiles_only"]
+    regression = serving._load.__wrapped__(serving.choice_of("regression", "sr_x4"), "sr_x4", None)
+    assert not regression.compile_targets  # a method without a compiled mode is left as it is
+    assert demo_compiles("cpu") and not demo_compiles("cuda")
+    monkeypatch.setenv("RESTORERS_DEMO_COMPILE", "0")
+    assert not demo_compiles("cpu")
+    monkeypatch.setenv("RESTORERS_DEMO_COMPILE", "maybe")
+    with pytest.raises(ValueError, match="use 1 .* or 0"):
+        demo_compiles("cpu")

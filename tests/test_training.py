@@ -149,6 +149,31 @@ def test_fusion_loss_trains_only_the_fusion_net():
     assert torch.isfinite(denoising_loss(denoiser, hq, torch.Generator().manual_seed(0), scheduler))
 
 
+def test_fusion_loss_start_fraction_feeds_the_samplers_first_state():
+    """With start_fraction 1 every sample is at t = tau and built from x_IR, not from x_0 (the HQ)."""
+    from restorers.dpir.scheduler import DPIRScheduler
+    from restorers.training.train_fusion import fusion_loss
+
+    seen = {}
+
+    def denoiser(rescaled, sigma):
+        seen["rescaled"], seen["sigma"] = rescaled, sigma
+        return rescaled
+
+    def fusion(ir_estimate, denoised, t):
+        seen["t"] = t
+        return ir_estimate + 0 * denoised
+
+    scheduler = DPIRScheduler(tau=5)  # so small that x_tau / sqrt(abar) is close to its mean
+    hq, ir_estimate = torch.zeros(4, 3, 16, 16), torch.ones(4, 3, 16, 16)
+    fusion_loss(fusion, ir_estimate, denoiser, scheduler, hq, torch.Generator().manual_seed(0), tau_max=250,
+                start_fraction=1.0)
+    assert torch.equal(seen["t"], torch.full((4,), 5))
+    assert abs(float(seen["rescaled"].mean()) - 1.0) < 0.05  # around x_IR = 1, far from the HQ's 0
+    fusion_loss(fusion, ir_estimate, denoiser, scheduler, hq, torch.Generator().manual_seed(0), tau_max=250)
+    assert not torch.equal(seen["t"], torch.full((4,), 5))  # the paper's q(x_t | x_0) at random t
+
+
 @pytest.mark.parametrize("hole_fill", ["constant", "push_pull"])
 def test_resshift_inpainting_loss_trains_and_its_untrained_residual_net_returns_the_masked_input(hole_fill):
     """The inpainting configuration (sf 1, mask beside the image, the x0 a correction of the masked image's

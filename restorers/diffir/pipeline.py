@@ -32,6 +32,7 @@ class DiffIRPipeline(RestorationPipeline):
     nfe_networks = ("ipr_denoiser", "dirformer")  # NFE: 4 MLP steps + 1 transformer pass
     step_networks = ("ipr_denoiser",)
     whole_image_inputs = ("latents", "ground_truth")  # the initial IPR noise and the oracle's HQ: never tiled
+    compile_targets = {"dirformer": ("forward",), "cpen": ("forward",)}  # the 4-step MLP stays eager: tiny
 
     def __init__(self, dirformer: DIRformer, cpen: CPEN, ipr_denoiser: IPRDenoiser, scheduler: DiffIRScheduler,
                  sf: int = 4, use_diffusion: bool = True):

@@ -49,6 +49,7 @@ class DPIRPipeline(RestorationPipeline):
     nfe_networks = ("ir_network", "step_model")  # NFE: the IR pass + one per diffusion step
     step_networks = ("step_model",)  # the per-step cost (the IR pass is a once-per-image cost)
     whole_image_inputs = ("latents",)  # x_T belongs to the whole image: a call that passes it is never tiled
+    compile_targets = {"ir_network": ("forward",), "denoiser": ("forward",), "fusion": ("forward",)}
     _callback_tensor_inputs = ["latents", "pred_original_sample"]
 
     def __init__(self, ir_network: nn.Module, denoiser: DenoiserNet, fusion: FusionNet, scheduler: DPIRScheduler,

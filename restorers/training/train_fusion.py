@@ -49,12 +49,23 @@ def sample_timesteps(batch: int, generator: torch.Generator, tau_max: int, total
 
 def fusion_loss(fusion: FusionNet, ir_estimate: torch.Tensor, denoiser: DenoiserNet, scheduler: DPIRScheduler,
                 hq: torch.Tensor, generator: torch.Generator, tau_max: int, perceptual: torch.nn.Module | None = None,
-                perceptual_weight: float = 0.0) -> torch.Tensor:
-    """MSE of phi_F(x_IR, phi_D(x_t / sqrt(abar_t), sigma_t), t) to x_0 (+ ``perceptual_weight`` x LPIPS)."""
+                perceptual_weight: float = 0.0, start_fraction: float = 0.0) -> torch.Tensor:
+    """MSE of phi_F(x_IR, phi_D(x_t / sqrt(abar_t), sigma_t), t) to x_0 (+ ``perceptual_weight`` x LPIPS).
+
+    ``start_fraction`` of the batch is not drawn from q(x_t | x_0) but is the sampler's own first state: t = tau
+    and x_tau = the accelerated start from x_IR (eq. 11), exactly what the first sampling step sees. The paper
+    trains on q(x_t | x_0) only, where x_t carries the true x_0; at tau it carries the IR estimate instead.
+    """
     batch = hq.shape[0]
     t = sample_timesteps(batch, generator, tau_max, scheduler.config.num_train_timesteps)
+    at_start = torch.rand(batch, generator=generator) < start_fraction
     with torch.no_grad():
         x_t = scheduler.add_noise(hq, torch.randn(hq.shape, generator=generator), t)
+        if at_start.any():
+            tau = int(scheduler.config.tau)
+            t = torch.where(at_start, torch.full_like(t, tau), t)
+            start = scheduler.accelerated_start(ir_estimate, tau, generator=generator)
+            x_t = torch.where(at_start.view(-1, 1, 1, 1), start, x_t)
         abar = torch.as_tensor(scheduler.alphas_cumprod, dtype=torch.float64)[t].float().view(-1, 1, 1, 1)
         denoised = denoiser(x_t / abar.sqrt(), scheduler.sigma_tilde(t))
     estimate = fusion(ir_estimate, denoised, t)
@@ -80,6 +91,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lpips-weight", type=float, default=0.0, help="add this x LPIPS-Alex of the fused estimate")
     parser.add_argument("--tau-max", type=int, default=250, help="most of the training t are in [1, tau_max]")
     parser.add_argument("--tau", type=int, default=250, help="the exported pipeline's default tau")
+    parser.add_argument("--start-fraction", type=float, default=0.0,
+                        help="this fraction of each batch is the sampler's own start x_tau from the IR estimate")
     parser.add_argument("--default-steps", type=int, default=None,
                         help="the exported pipeline's default steps after the jump (fewer than tau: DDIM)")
     args = parser.parse_args(argv)
@@ -90,7 +103,8 @@ def main(argv: list[str] | None = None) -> None:
         + ([f"--default-steps {args.default_steps}"] if args.default_steps else [])
         + ([f"--ir-package {args.ir_package}"] if args.ir_package else [])
         + ([f"--cache-crops {args.cache_crops}"] if args.cache_crops else [])
-        + ([f"--lpips-weight {args.lpips_weight:g}"] if args.lpips_weight else []))
+        + ([f"--lpips-weight {args.lpips_weight:g}"] if args.lpips_weight else [])
+        + ([f"--start-fraction {args.start_fraction:g}"] if args.start_fraction else []))
 
     if args.ir_package:
         ir_network = SpandrelNetwork.from_package(args.ir_package).eval().requires_grad_(False)
@@ -106,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     def loss_fn(model, hq, lq_or_ir, generator):
         ir_estimate = lq_or_ir if args.cache_crops else ir_network(lq_or_ir).clamp(0.0, 1.0)
         return fusion_loss(model, ir_estimate, denoiser, scheduler, hq, generator, args.tau_max, perceptual,
-                           args.lpips_weight)
+                           args.lpips_weight, args.start_fraction)
 
     def cached(pairs, log):
         return CachedIRPairs(pairs, ir_network, args.cache_crops, Path(args.run_dir) / "ir_cache.safetensors",
