@@ -23,6 +23,11 @@ from .serving import (
 )
 
 
+# a large photo is restored in tiles, compiled for their one shape by the first such run after a start:
+# minutes on a fresh machine, seconds when Inductor's disk cache has it (benchmarks/compiled_demo.py)
+COMPILE_NOTE = " + compiling once for large photos"
+
+
 def planned_lq_size(task, size: tuple[int, int], degrade_first: bool, fit: str) -> tuple[int, int]:
     """The LQ size a run of this upload will restore (after fitting, and degrading first when asked)."""
     budget = input_budget(task, degrade_first)
@@ -38,11 +43,19 @@ def planned_lq_size(task, size: tuple[int, int], degrade_first: bool, fit: str) 
 def restore_estimate(task_id: str, method: str, image, steps, degrade_first: bool, fit: str = "refuse",
                      ir_network: str | None = None) -> float | None:
     """Seconds a Restore with these settings will take on this server (None: not known yet)."""
+    return restore_plan(task_id, method, image, steps, degrade_first, fit, ir_network)[0]
+
+
+def restore_plan(task_id: str, method: str, image, steps, degrade_first: bool, fit: str = "refuse",
+                 ir_network: str | None = None) -> tuple[float | None, bool]:
+    """(seconds, compiles first): the estimate, and whether the run first compiles the method's tile shape
+    (once per server start; its length depends on the disk cache, so it is said, not estimated)."""
     task, choice = restorers.get_task(task_id), choice_of(method, task_id)
-    size = planned_lq_size(task, read_input(image).size, degrade_first, fit)
+    width, height = planned_lq_size(task, read_input(image).size, degrade_first, fit)
     pipe = get_pipeline(choice, task_id, ir_network)
     steps = parse_steps(steps, pipe.step_limits(), choice.title)
-    return estimate_seconds(pipe, speed_key(choice, ir_network), size, steps)
+    return (estimate_seconds(pipe, speed_key(choice, ir_network), (width, height), steps),
+            pipe.compile_pending(height, width))
 
 
 def estimate_of(task: str, method: str, image, steps, degrade_first: bool, fit: str, ir_network) -> float | None:
@@ -57,10 +70,10 @@ def restore_button_text(task: str, method: str, image, steps, degrade_first: boo
                         ir_network=None) -> str:
     """'Restore (about 12 s)'; plain 'Restore' with no image yet or one the run will refuse (it says why then)."""
     try:
-        seconds = restore_estimate(task, method, image, steps, degrade_first, fit, ir_network)
+        seconds, compiles = restore_plan(task, method, image, steps, degrade_first, fit, ir_network)
     except RequestError:
         return "Restore"
-    return f"Restore ({duration_text(seconds)})"
+    return f"Restore ({duration_text(seconds)}{COMPILE_NOTE if compiles else ''})"
 
 
 def compare_button_text(task: str, image, degrade_first: bool, fit: str, ir_network, methods: list[str]) -> str:

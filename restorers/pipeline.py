@@ -180,6 +180,24 @@ class RestorationPipeline(DiffusionPipeline):
             restored = mask * restored + (1.0 - mask) * lq
         return restored.clamp(0.0, 1.0)
 
+    def automatic_tile(self, height: int, width: int) -> int:
+        """The tile side an LQ of this size is restored in by default (0: in one piece)."""
+        if self.own_tiles():
+            return 0
+        tile = max(self.default_tile, self.size_requirements().multiple_of)
+        return tile if height * width > max(self.max_untiled_pixels, tile * tile) else 0
+
+    def compile_pending(self, height: int, width: int) -> bool:
+        """Whether restoring an LQ of this size compiles first: the compiled mode is on, this size runs compiled
+        (tiled, when only tiles are compiled) and nothing has been compiled yet in this process."""
+        from .compile import compiled_functions
+
+        functions = [f for name in self.compile_targets if getattr(self, name, None) is not None
+                     for f in compiled_functions(getattr(self, name))]
+        if not functions or (self.__dict__.get("_compile_tiles_only") and not self.automatic_tile(height, width)):
+            return False
+        return not any(f.has_compiled() for f in functions)
+
     def restore_tiled(self, restore: Callable[..., torch.Tensor], lq: torch.Tensor, generator=None,
                       tile_size: int | None = None, tile_overlap: int | None = None,
                       extras: dict[str, torch.Tensor] | None = None, weighting: str = "feather",
@@ -190,8 +208,7 @@ class RestorationPipeline(DiffusionPipeline):
         if self.own_tiles():
             tile_size = 0  # the method's own official tile loop runs inside restore_tensor
         if tile_size is None:
-            tile = max(self.default_tile, self.size_requirements().multiple_of)
-            tile_size = tile if height * width > max(self.max_untiled_pixels, tile * tile) else 0
+            tile_size = self.automatic_tile(height, width)
         if not tile_size or (tile_size >= height and tile_size >= width):
             with eager_calls() if self.__dict__.get("_compile_tiles_only") else nullcontext():
                 return restore(lq, generator=generator, **(extras or {}))

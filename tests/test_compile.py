@@ -77,8 +77,12 @@ def test_tiles_only_compiles_the_tile_windows_and_runs_other_sizes_eagerly(monke
     pipe(image=random_image(20, 20), generator=torch.Generator().manual_seed(0))
     pipe(image=random_image(28, 24), generator=torch.Generator().manual_seed(0))
     assert shapes == []  # untiled: eager, whatever the size
+    # the estimate's question: will this size compile first? (tiled by default above 256x256 LQ pixels)
+    assert pipe.compile_pending(300, 300) and not pipe.compile_pending(200, 200)
+    before = compile_module.first_call_seconds()
     pipe(image=random_image(40, 24), generator=torch.Generator().manual_seed(0), tile_size=16, tile_overlap=4)
     assert len(shapes) >= 3 * 4 * 2 and len(set(shapes)) == 1  # every window, one shape
+    assert compile_module.first_call_seconds() > before and not pipe.compile_pending(300, 300)
     pipe.disable_compile().enable_compile()
     pipe(image=random_image(20, 20), generator=torch.Generator().manual_seed(0))
     assert len(shapes) > 3 * 4 * 2  # without tiles_only every call is compiled

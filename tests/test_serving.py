@@ -398,3 +398,20 @@ def test_the_demo_compiles_resshift_for_its_tile_shape_only_on_the_cpu(monkeypat
     monkeypatch.setenv("RESTORERS_DEMO_COMPILE", "maybe")
     with pytest.raises(ValueError, match="use 1 .* or 0"):
         demo_compiles("cpu")
+
+
+def test_the_restore_button_says_when_a_large_photo_compiles_first(monkeypatch, tmp_path):
+    from leaderboard import forecast
+
+    monkeypatch.setenv("RESTORERS_DEMO_COMPILE", "1")
+    serving._load.cache_clear()
+    try:
+        large, small = tmp_path / "large.png", tmp_path / "small.png"
+        random_image(300, 300).save(large)
+        random_image(64, 64).save(small)
+        text = forecast.restore_button_text("sr_x4", "resshift", str(large), 4, False, "refuse")
+        assert text.startswith("Restore (about") and text.endswith(forecast.COMPILE_NOTE + ")")
+        assert forecast.COMPILE_NOTE not in forecast.restore_button_text("sr_x4", "resshift", str(small), 4, False,
+                                                                         "refuse")
+    finally:
+        serving._load.cache_clear()
