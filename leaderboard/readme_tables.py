@@ -33,6 +33,7 @@ def readme_table(task_id: str, results_dir: Path = ASSETS / "results") -> str:
     base = frame[frame.method == task.baseline].iloc[0]
     metrics = ["psnr_y", "ssim_y", "lpips", "piqe"]
     best = {m: (frame[m].min() if m in ("lpips", "piqe") else frame[m].max()) for m in metrics}
+    usual = frame.device.mode().iloc[0]  # rows timed on another machine say which, beside their seconds
     lines = ["| method | folder | steps | PSNR-Y (dB; vs the first row) | SSIM-Y | LPIPS ↓ | PIQE (no-ref) ↓ | NFE | "
              "TFLOPs | params | s / image |", "|---" * 11 + "|"]
     for _, row in frame.iterrows():
@@ -46,7 +47,9 @@ def readme_table(task_id: str, results_dir: Path = ASSETS / "results") -> str:
         steps = ", ".join(steps + ([] if pd.isna(row.tau) else [f"tau {int(row.tau)}"]))
         lines.append(f"| {spec.title} | {folder} | {steps} | {cells['psnr_y']} | {cells['ssim_y']} | "
                      f"{cells['lpips']} | {cells['piqe']} | {int(row.nfe)} | {tflops_text(row.tflops)} | "
-                     f"{row.params / 1e6:.2f} M | {row.seconds_per_image:.2f} |")
+                     f"{row.params / 1e6:.2f} M | {row.seconds_per_image:.2f}"
+                     + (f" ({row.device.removeprefix('CPU (').removesuffix(')')})" if row.device != usual else "")
+                     + " |")
     return (f"{task.title} (`assets/results/{task_id}__heldout.csv`, {int(base.n_images)} images, ranked by "
             f"{task.rank_metric}; seconds on {' / '.join(sorted(set(frame.device)))}):\n\n" + "\n".join(lines))
 
