@@ -3,10 +3,13 @@
 The demo runs on the GPU when there is one (``torch.cuda``; on a ZeroGPU Space ``spaces`` lends one for each
 run), else on the CPU; ``RESTORERS_DEVICE`` overrides the choice (``cpu``, ``cuda``, ``cuda:1``).
 
-On the CPU the demo runs the methods that offer a compiled mode (ResShift) compiled for their fixed tile shape
-(:meth:`restorers.pipeline.RestorationPipeline.enable_compile` with ``tiles_only``): large photos are restored in
-same-sized windows, so one compilation serves every large photo, and Inductor's on-disk cache keeps it across
-restarts. ``RESTORERS_DEMO_COMPILE=0`` turns it off (every call eager).
+``RESTORERS_DEMO_COMPILE=1`` makes the demo run the methods that offer a compiled mode (ResShift, DiffIR, DP-IR)
+compiled for their fixed tile shape on the CPU (:meth:`restorers.pipeline.RestorationPipeline.enable_compile`
+with ``tiles_only``): large photos are restored in same-sized windows, so one compilation serves every large photo
+of a server's life. It is off by default because it did not pay on the machine it was measured on
+(``benchmarks/compiled_demo.py``, README): the fast compiled code freezes the weights into oneDNN's packed
+layout, which Inductor's disk caches refuse to store, so every start compiles again (a minute and a half for
+ResShift), for 0.89x of the eager time afterwards.
 """
 
 from __future__ import annotations
@@ -50,8 +53,8 @@ def device_name(device: str) -> str:
 
 
 def demo_compiles(device: str) -> bool:
-    """Whether the demo compiles tile-shaped calls (CPU only; ``RESTORERS_DEMO_COMPILE=0`` turns it off)."""
-    value = os.environ.get("RESTORERS_DEMO_COMPILE", "1").strip().lower()
+    """Whether the demo compiles tile-shaped calls (CPU only, when ``RESTORERS_DEMO_COMPILE=1``)."""
+    value = os.environ.get("RESTORERS_DEMO_COMPILE", "0").strip().lower()
     if value not in ("0", "1", "false", "true", "off", "on", "no", "yes"):
         raise ValueError(f"RESTORERS_DEMO_COMPILE={value!r}: use 1 (compile tile-shaped calls) or 0 (never)")
     return torch.device(device).type == "cpu" and value in ("1", "true", "on", "yes")

@@ -23,8 +23,8 @@ from .serving import (
 )
 
 
-# a large photo is restored in tiles, compiled for their one shape by the first such run after a start:
-# minutes on a fresh machine, seconds when Inductor's disk cache has it (benchmarks/compiled_demo.py)
+# with RESTORERS_DEMO_COMPILE=1 a large photo is restored in tiles, compiled for their one shape by the first such
+# run after a start: one to two minutes per method (benchmarks/compiled_demo.py)
 COMPILE_NOTE = " + compiling once for large photos"
 
 
@@ -49,7 +49,7 @@ def restore_estimate(task_id: str, method: str, image, steps, degrade_first: boo
 def restore_plan(task_id: str, method: str, image, steps, degrade_first: bool, fit: str = "refuse",
                  ir_network: str | None = None) -> tuple[float | None, bool]:
     """(seconds, compiles first): the estimate, and whether the run first compiles the method's tile shape
-    (once per server start; its length depends on the disk cache, so it is said, not estimated)."""
+    (once per server start; it depends on the compiler's work, not on FLOPs, so it is said, not estimated)."""
     task, choice = restorers.get_task(task_id), choice_of(method, task_id)
     width, height = planned_lq_size(task, read_input(image).size, degrade_first, fit)
     pipe = get_pipeline(choice, task_id, ir_network)

@@ -169,7 +169,7 @@ def _load(choice: MethodChoice, task_id: str, ir_path: str | None):
     pipe = restorers.load_pipeline(choice.method, task_id, checkpoint=choice.load_checkpoint, ir_network=ir_path,
                                    device=DEVICE)
     if pipe.compile_targets and demo_compiles(DEVICE):
-        pipe.enable_compile(tiles_only=True)  # large photos: one tile shape, compiled once, cached on disk
+        pipe.enable_compile(tiles_only=True)  # large photos: one tile shape, compiled once per start
     extra = {}
     if pipe.mask_input() == MASK_REQUIRED:  # an inpainting pipeline refuses to run without one
         extra["mask_image"] = Image.new("L", (32, 32), 0)

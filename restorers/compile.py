@@ -10,9 +10,12 @@ with 16/36 of the work (:mod:`restorers.nn.transposed_upsampling`); the eager co
 it, so FLOP counts (taken eagerly, on the meta device) stay those of the model as defined.
 
 The price is compiling: one to two minutes per input shape on the first call, so it pays off in sweeps over
-many same-sized images. A demo sees every size once, so it compiles only tile-shaped calls (``tiles_only``: a large
-photo is restored in fixed-size windows, :mod:`restorers.tiling`), and Inductor's on-disk caches (FX graph and
-AOTAutograd, under ``TORCHINDUCTOR_CACHE_DIR``) make a restarted process reuse that one compilation in seconds. Only inference is compiled: a call with
+many same-sized images. A demo sees every size once, so it can compile only tile-shaped calls (``tiles_only``: a
+large photo is restored in fixed-size windows, :mod:`restorers.tiling`). Inductor's on-disk caches (under
+``TORCHINDUCTOR_CACHE_DIR``, pointed at the project's cache folder) do not help here: they refuse graphs with frozen
+weights ("mkldnn tensors unpickleable", "Cannot cache a graph with freezing enabled"), so each process compiles
+again; without freezing the caches hit (a restart compiles in seconds) but the code is slower than eager on this
+project's CPU (``benchmarks/compiled_demo.py``). Only inference is compiled: a call with
 autograd on, on another device than the CPU, or under a dispatch mode (FLOP counting on the meta device) runs the
 eager function, so cost measurement and training never see the compiled graph.
 """
@@ -46,8 +49,7 @@ def eager_calls():
         _COMPILED_CALLS.reset(token)
 
 
-# compiled calls on an input signature their function had not seen: they compile (or load the compiled code from
-# the disk cache) before they run, so their time is no measure of speed (the demo leaves it out of its estimates)
+# compiled calls on an input signature their function had not seen: they compile before they run, so their time is no measure of speed (the demo leaves it out of its estimates)
 _FIRST_CALLS = {"seconds": 0.0}
 
 

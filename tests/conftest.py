@@ -19,10 +19,6 @@ from restorers.resshift.pipeline import ResShiftPipeline
 from restorers.resshift.scheduler import ResShiftScheduler
 from restorers.resshift.unet import ResShiftUNet
 
-# The demo compiles ResShift for its tile shape: a minute or two on a cold Inductor cache, paid by the first large
-# photo. The suite checks that path directly (test_compile, test_serving) and runs the app's other calls eagerly.
-os.environ.setdefault("RESTORERS_DEMO_COMPILE", "0")
-
 TINY_UNET = dict(image_size=16, in_channels=48, out_channels=48, model_channels=16, channel_mult=(1, 2),
                  num_res_blocks=(1, 1), attention_resolutions=(8,), num_head_channels=8, swin_embed_dim=16,
                  swin_depth=2, window_size=4, lq_size=16, norm_groups=8)

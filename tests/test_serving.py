@@ -395,6 +395,8 @@ def test_the_demo_compiles_resshift_for_its_tile_shape_only_on_the_cpu(monkeypat
     assert demo_compiles("cpu") and not demo_compiles("cuda")
     monkeypatch.setenv("RESTORERS_DEMO_COMPILE", "0")
     assert not demo_compiles("cpu")
+    monkeypatch.delenv("RESTORERS_DEMO_COMPILE")
+    assert not demo_compiles("cpu")  # off unless asked for (it did not pay here: benchmarks/compiled_demo.py)
     monkeypatch.setenv("RESTORERS_DEMO_COMPILE", "maybe")
     with pytest.raises(ValueError, match="use 1 .* or 0"):
         demo_compiles("cpu")
