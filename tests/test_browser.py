@@ -138,9 +138,10 @@ def test_compare_view_runs_every_method_and_zooms(page):
     zoom.first.wait_for(timeout=60_000)
     # the click's effect: one crop per compared image (the input, the HQ when it is known, every method)
     assert zoom.count() >= len(methods) + 1, zoom.count()
+    panel.locator(f"#zoom-gallery-{task.id}").scroll_into_view_if_needed()  # thumbnails may load lazily
     page.wait_for_function(  # every crop is served and decoded, not an empty frame
         "sel => [...document.querySelectorAll(sel)].every(i => i.complete && i.naturalWidth > 0)",
-        arg=f"#zoom-gallery-{task.id} img", timeout=30_000)
+        arg=f"#zoom-gallery-{task.id} img", timeout=60_000)
     captions = panel.locator(f"#zoom-gallery-{task.id} .caption-label, #compare-gallery-{task.id} .caption-label")
     assert captions.count() >= 2 * len(methods)
     cut = captions.evaluate_all("els => els.filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)")
