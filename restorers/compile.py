@@ -94,7 +94,7 @@ def compile_for_cpu_inference(function: Callable,
             result = function(*args, **kwargs)  # an error of the input itself is raised here, eagerly
             failed.append(err)
             LOG.warning("compiling %s failed (%s: %s); it runs eagerly from now on",
-                        getattr(function, "__qualname__", function), type(err).__name__, str(err).splitlines()[0])
+                        getattr(function, "__qualname__", function), type(err).__name__, (str(err).splitlines() or [""])[0])
             return result
 
     run.eager = function
