@@ -93,8 +93,9 @@ def compile_for_cpu_inference(function: Callable,
         except Exception as err:  # noqa: BLE001  (a compiler failure must not fail a restore the eager code can do)
             result = function(*args, **kwargs)  # an error of the input itself is raised here, eagerly
             failed.append(err)
+            first_line = (str(err).splitlines() or [""])[0]
             LOG.warning("compiling %s failed (%s: %s); it runs eagerly from now on",
-                        getattr(function, "__qualname__", function), type(err).__name__, (str(err).splitlines() or [""])[0])
+                        getattr(function, "__qualname__", function), type(err).__name__, first_line)
             return result
 
     run.eager = function
