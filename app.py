@@ -20,6 +20,7 @@ from PIL import Image
 
 import restorers
 from leaderboard import ab_view, forecast, result_text, serving, sweep_panel
+from leaderboard.burst_demo import burst_tab
 from leaderboard.leaderboard_tab import leaderboard_tab
 from leaderboard.serving import (
     MAX_SEED,
@@ -357,8 +358,9 @@ def build_demo() -> gr.Blocks:
                 "says where it was measured in its Device column. The default models are small CPU checkpoints "
                 "trained offline (see each model card in `assets/checkpoints`).")
         with gr.Tabs(overflow_behavior="wrap"):  # every tab's name stays visible on a phone
-            for task_id in shown_tasks():
-                restore_tab(restorers.get_task(task_id), demo)
+            for task_id in shown_tasks():  # a burst task has its own inputs (raw frames), the others one image
+                shown = restorers.get_task(task_id)
+                (burst_tab if shown.takes_bursts else restore_tab)(shown, demo)
 
             leaderboard_tab(demo)
 

@@ -413,7 +413,8 @@ def card_parts(folder: Path, result: dict, training: dict) -> dict:
     return {
         "title": f"{spec.title}, {task.title}", "trainer": spec.trainer, "task": task.id,
         "tags": f"[image-restoration, {task.id}, {method}" + (", diffusion]" if spec.has_steps else "]"),
-        "about": spec.card_about.format(**facts) + "\n\n" + use_line(folder, method, task.id, name),
+        "about": spec.card_task_about.get(task.id, spec.card_about).format(**facts) + "\n\n"
+                 + use_line(folder, method, task.id, name),
         "claim": headline(result),
         "evaluation": (f"{task.description} LPIPS v0.1 AlexNet. Image i gets seed {result['seed']} + i, the sweep's "
                        f"convention, so each line below is a row of `assets/results/{task.id}__heldout.csv`.\n\n"

@@ -84,8 +84,9 @@ class FlopReport:
 
 
 def count_flops(pipe: RestorationPipeline, lq_height: int, lq_width: int,
-                num_inference_steps: int | None = None) -> FlopReport:
-    """FLOPs of restoring one LQ image of the given size (no real computation happens).
+                num_inference_steps: int | None = None, channels: int | None = None) -> FlopReport:
+    """FLOPs of restoring one LQ image of the given size (no real computation happens); ``channels``: the LQ
+    batch's (a raw burst's frame count; default: what the pipeline declares, ``input_channels``).
 
     A tiled run is counted through the same tiles as a real run (so FLOPs and NFE agree), each distinct tile
     shape once, times the number of tiles of that shape: a 1024x1024 input is 25 equal tiles, counted in one.
@@ -100,7 +101,8 @@ def count_flops(pipe: RestorationPipeline, lq_height: int, lq_width: int,
         shapes[tuple(x.shape)] += 1
         return torch.zeros(x.shape[0], 3, x.shape[-2] * scale, x.shape[-1] * scale, device=x.device)
 
-    clone.restore_tiled(record, torch.empty(1, 3, lq_height, lq_width, device="meta"), progress=False)
+    channels = pipe.input_channels if channels is None else int(channels)
+    clone.restore_tiled(record, torch.empty(1, channels, lq_height, lq_width, device="meta"), progress=False)
     total = network = 0.0
     calls = 0
     for shape, count in shapes.items():

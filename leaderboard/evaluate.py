@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import torch
 from PIL import Image
 
+from restorers.image_io import input_channels
 from restorers.pipeline import RestorationPipeline
 from restorers.tasks import Task
 
@@ -40,14 +41,15 @@ class Scored:
 _FLOP_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # pipeline -> {(size, steps): report}
 
 
-def cached_flops(pipe: RestorationPipeline, size: tuple[int, int], steps: int | None) -> FlopReport:
+def cached_flops(pipe: RestorationPipeline, size: tuple[int, int], steps: int | None,
+                 channels: int | None = None) -> FlopReport:
     """FLOPs depend only on the pipeline, its start step, the input size and the steps: count once per
     combination. Keyed by the pipeline object itself (weakly), not its ``id()``, which a later pipeline may reuse
-    once this one is freed."""
+    once this one is freed. ``channels``: a raw burst's frame count (None: the pipeline's usual input)."""
     reports = _FLOP_CACHE.setdefault(pipe, {})
-    key = (tuple(size), steps, pipe.start_step())
+    key = (tuple(size), steps, pipe.start_step()) + ((int(channels),) if channels is not None else ())
     if key not in reports:
-        reports[key] = count_flops(pipe, size[1], size[0], steps)
+        reports[key] = count_flops(pipe, size[1], size[0], steps, channels)
     return reports[key]
 
 
@@ -59,16 +61,17 @@ def estimated_flops(pipe: RestorationPipeline, size: tuple[int, int], steps: int
     key = (tuple(size), steps, pipe.start_step())
     if key in reports or steps is None:
         return cached_flops(pipe, size, steps)
-    for (other_size, _, start), report in reports.items():
-        if (other_size, start) == key[::2] and report.countable and report.nfe:
+    for (other_size, _, start, *channels), report in reports.items():
+        if (other_size, start) == key[::2] and not channels and report.countable and report.nfe:
             return FlopReport(total=report.base + steps * report.per_nfe, per_nfe=report.per_nfe, base=report.base,
                               nfe=steps)
     return cached_flops(pipe, size, steps)
 
 
-def restore_and_score(pipe: RestorationPipeline, task: Task, lq: Image.Image, reference: Image.Image | None = None,
+def restore_and_score(pipe: RestorationPipeline, task: Task, lq, reference: Image.Image | None = None,
                       steps: int | None = None, seed: int = 0, on_step=None, conditions: dict | None = None) -> Scored:
-    """Run ``pipe`` on ``lq`` with a seeded generator; score against ``reference`` when it is known.
+    """Run ``pipe`` on ``lq`` (an image, or a raw burst) with a seeded generator; score against ``reference`` when
+    it is known.
 
     ``on_step(pipe, i, t, tensors)`` is passed as ``callback_on_step_end`` (one-shot methods never call it);
     ``conditions`` are the task's extra inputs (inpainting: ``mask_image``), from ``Task.degrade_with_conditions``.
@@ -78,7 +81,8 @@ def restore_and_score(pipe: RestorationPipeline, task: Task, lq: Image.Image, re
         image = pipe(image=lq, num_inference_steps=steps, generator=generator, output_type="pil",
                      callback_on_step_end=on_step, **(conditions or {})).images[0]
     counted = time.perf_counter()
-    flops = cached_flops(pipe, lq.size, steps)
+    frames = input_channels(lq)  # 3, or a raw burst's frame count (FLOPs grow with it)
+    flops = cached_flops(pipe, lq.size, steps, None if frames == pipe.input_channels else frames)
     flops_seconds = time.perf_counter() - counted
     if reference is not None:
         reference = task.modcrop(reference)

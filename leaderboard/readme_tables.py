@@ -15,7 +15,7 @@ from restorers.registry import ASSETS, get_method
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 MARKERS = ("<!-- embedded-tables:start -->", "<!-- embedded-tables:end -->")
-README_TASKS = ("sr_x4", "realsr_x4", "deblur", "inpaint")
+README_TASKS = ("sr_x4", "realsr_x4", "deblur", "inpaint", "burst_jddsr")
 
 
 def readme_table(task_id: str, results_dir: Path = ASSETS / "results") -> str:

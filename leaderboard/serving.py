@@ -27,6 +27,7 @@ from leaderboard.device import demo_compiles, device_name, serving_device
 from leaderboard.estimate import record as record_speed
 from leaderboard.evaluate import restore_and_score
 from restorers.building import BUILD_LOCK
+from restorers.burst.raw_burst import RawBurst
 from restorers.degradations.masks import apply_mask, load_mask
 from restorers.image_io import InvalidImageError, check_size, load_image, to_rgb
 from restorers.paths import hide_paths
@@ -174,8 +175,15 @@ def _load(choice: MethodChoice, task_id: str, ir_path: str | None):
     if pipe.mask_input() == MASK_REQUIRED:  # an inpainting pipeline refuses to run without one
         extra["mask_image"] = Image.new("L", (32, 32), 0)
         extra["mask_image"].paste(255, (8, 8, 24, 24))
-    pipe(image=Image.new("RGB", (32, 32), (128, 128, 128)), generator=torch.Generator().manual_seed(0), **extra)
+    pipe(image=warm_up_input(pipe), generator=torch.Generator().manual_seed(0), **extra)
     return pipe
+
+
+def warm_up_input(pipe):
+    """A small grey input of the kind the pipeline restores: an image, or a raw burst of its usual length."""
+    if pipe.input_kind == "raw_burst":
+        return RawBurst(np.full((pipe.input_channels, 32, 32), 16384, dtype=np.uint16))
+    return Image.new("RGB", (32, 32), (128, 128, 128))
 
 
 def get_pipeline(choice: MethodChoice, task_id: str, ir_network: str | None = None):
@@ -477,6 +485,9 @@ def run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit:
     except KeyError as err:
         raise RequestError(f"{err.args[0]}.") from None
     choice = choice_of(method, task_id)
+    if task.takes_bursts:
+        raise RequestError(f"{task.title} restores a burst of raw frames, not one image: use its own tab (a clean "
+                           "image is made into a burst there, or raw frames are uploaded).")
     if task_id not in choice.spec.tasks:
         raise RequestError(f"{choice.title} does not serve {task.title}; choose one of: "
                            f"{', '.join(restorers.list_methods(task_id))}")

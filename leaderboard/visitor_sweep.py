@@ -107,7 +107,7 @@ def upload_pairs(task, files, pairing: str) -> list:
     if pairing == "hq":
         for name, picture in images:
             try:
-                check_size(picture, min_side=8 * max(task.scale, 1))
+                check_size(picture, min_side=8 * max(task.scale, task.size_multiple, 1))
             except InvalidImageError as err:
                 raise RequestError(f"{PurePosixPath(name).name}: {err}.") from None
             hq = task.modcrop(picture)
@@ -116,6 +116,9 @@ def upload_pairs(task, files, pairing: str) -> list:
     if task.needs_mask:
         raise RequestError(f"{task.title} needs a mask with each pair; upload clean photos instead and the task "
                            "draws the holes.")
+    if task.takes_bursts:
+        raise RequestError(f"{task.title} restores bursts of raw frames, not LQ images; upload clean photos "
+                           "instead and the task makes a burst of each.")
     sides: dict[str, dict[str, Image.Image]] = {}
     for name, picture in images:
         key = pair_key(name)

@@ -51,7 +51,7 @@ def _load_pipeline(method: str, task: str, checkpoint: str | None, device: str, 
     scale = get_task(task).scale
     if task not in spec.tasks:
         raise ValueError(f"method {method!r} does not serve task {task!r} (it serves {', '.join(spec.tasks)})")
-    cls = spec.pipeline_class()
+    cls = spec.pipeline_class(task)
     if spec.weights or not spec.default_checkpoints:
         if checkpoint is not None:
             raise ValueError(f"method {method!r} takes no checkpoint (its weights are "

@@ -98,11 +98,32 @@ def prepare_image(image, min_side: int = MIN_SIDE, max_pixels: int = MAX_PIXELS)
 
 
 def images_to_batch(image) -> torch.Tensor:
-    """A pipeline's ``image`` argument (one image or a list of equally sized ones) -> Bx3xHxW in [0, 1]."""
+    """A pipeline's ``image`` argument (one image or a list of equally sized ones) -> Bx3xHxW in [0, 1]; a raw
+    burst (:class:`restorers.burst.raw_burst.RawBurst`, or a list of them) -> BxNxHxW, its N frames as channels."""
+    from .burst.raw_burst import RawBurst, bursts_to_batch
+
+    first = image[0] if isinstance(image, (list, tuple)) and image else image
+    if isinstance(first, RawBurst):
+        return bursts_to_batch(image)
     images = [prepare_image(im) for im in (image if isinstance(image, (list, tuple)) else [image])]
     if len({im.size for im in images}) != 1:
         raise ValueError("all images in a batch must have the same size")
     return torch.cat([pil_to_tensor(im) for im in images])
+
+
+def input_kind(image) -> str:
+    """"raw_burst" for a :class:`restorers.burst.raw_burst.RawBurst` (or a list of them), else "image"."""
+    from .burst.raw_burst import RawBurst
+
+    first = image[0] if isinstance(image, (list, tuple)) and image else image
+    return "raw_burst" if isinstance(first, RawBurst) else "image"
+
+
+def input_channels(image) -> int:
+    """The channels a pipeline input becomes in :func:`images_to_batch`: 3, or a raw burst's frame count."""
+    from .burst.raw_burst import RawBurst
+
+    return image.num_frames if isinstance(image, RawBurst) else 3
 
 
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:

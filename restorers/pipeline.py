@@ -31,7 +31,7 @@ from diffusers import DiffusionPipeline, ImagePipelineOutput
 from diffusers.models.modeling_utils import ModelMixin
 
 from .compile import eager_calls
-from .image_io import InvalidImageError, images_to_batch, postprocess
+from .image_io import InvalidImageError, images_to_batch, input_kind, postprocess
 from .degradations.masks import mask_to_batch
 from .padding import SizeRequirements
 from .tiling import context_tiles, tiled_restore
@@ -47,6 +47,8 @@ class RestorationPipeline(DiffusionPipeline):
     whole_image_inputs: tuple[str, ...] = ()
     flops_countable = True  # False: its arithmetic runs outside torch (OpenCV), so FLOPs are "not countable"
     compile_targets: dict[str, tuple[str, ...]] = {}
+    input_kind = "image"  # what ``image`` must be: "image" (PIL) or "raw_burst" (restorers.burst.raw_burst)
+    input_channels = 3  # channels of the LQ batch when none is at hand (FLOP counts): 3, or a burst's frames
     _callback_tensor_inputs = ["latents"]
 
     # automatic tiling: above this many LQ pixels a run is cut into default_tile windows sharing default_overlap
@@ -240,6 +242,10 @@ class RestorationPipeline(DiffusionPipeline):
         if unknown:
             raise ValueError(f"callback_on_step_end_tensor_inputs may name {self._callback_tensor_inputs}, "
                              f"not {unknown}")
+        if input_kind(image) != self.input_kind:
+            raise InvalidImageError("this pipeline restores raw bursts (a RawBurst of RGGB frames), not an image"
+                                    if self.input_kind == "raw_burst" else
+                                    "this pipeline restores an image, not a raw burst")
         lq = images_to_batch(image).to(device=self._execution_device, dtype=self.compute_dtype)
         mask = self.mask_batch(mask_image, lq.shape)
         extras = {"mask": mask.to(lq.device, lq.dtype)} if mask is not None else {}

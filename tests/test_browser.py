@@ -320,3 +320,52 @@ def test_leaderboard_draws_the_pareto_front_and_sweeps_the_visitors_photos(page,
     expect(status).to_contain_text("Stopped.", timeout=10_000)
     page.wait_for_timeout(3000)
     assert "Stopped." in status.inner_text()  # the cancelled run does not overwrite the message
+
+
+def test_burst_tab_synthesises_restores_three_ways_and_takes_its_frames_back(page, tmp_path):
+    """An example made into a burst (the frames shown as a strip), restored by the naive baseline, the burst
+    network and DP-IR; then the burst's own 16-bit frames, downloaded from the page, uploaded: the same result."""
+    from playwright.sync_api import expect
+
+    task = restorers.get_task("burst_jddsr")
+    if task.id not in TASKS:
+        pytest.fail("the Burst JDD-SR tab is missing: its embedded checkpoints did not load")
+    page.get_by_role("tab", name=task.title).click()
+    panel = page.locator(f"#tab-{task.id}")
+    panel.locator(".gallery-item, [data-testid='examples'] button, table.table tbody tr").first.click()
+    page.wait_for_timeout(1500)
+    cost, button = panel.locator(f"#cost-{task.id}"), panel.locator(f"#restore-{task.id}")
+    psnr = {}
+    for method in ("burst_naive", "regression", "dpir"):
+        panel.get_by_label("Method").click()
+        page.get_by_role("option", name=restorers.get_method(method).title).click()
+        page.wait_for_timeout(1000)
+        expect(button).to_contain_text("Restore (", timeout=30_000)  # the estimate before the wait
+        button.click()
+        expect(cost).to_contain_text(f"degraded into a burst of 14 raw", timeout=120_000)
+        expect(panel.locator("#burst-strip img")).to_have_count(14, timeout=30_000)
+        row = panel.locator("table").filter(has_text="PSNR-Y").locator("tr").filter(has_text="PSNR-Y").first
+        page.wait_for_timeout(500)
+        psnr[method] = float(row.locator("td").nth(1).inner_text())
+        page.screenshot(path=str(page.shots / f"burst_{method}.png"), full_page=True)
+    assert psnr["regression"] > psnr["burst_naive"]
+    panel.get_by_text("Run info (JSON)").click()
+    synthesised = panel.get_by_text("result_sha256").locator("..").inner_text()
+    downloads = panel.locator("#burst-downloads a")
+    expect(downloads).to_have_count(15, timeout=30_000)  # the result and the 14 frames
+    frames = []
+    for index in range(1, 15):
+        with page.expect_download() as waiting:
+            downloads.nth(index).click()
+        frames.append(tmp_path / waiting.value.suggested_filename)
+        waiting.value.save_as(frames[-1])
+    assert [f.name for f in frames] == sorted(f.name for f in frames)
+    panel.locator("#burst-frames input[type=file]").set_input_files([str(f) for f in frames])
+    expect(panel.get_by_label("Upload raw frames")).to_be_checked(timeout=10_000)
+    button.click()
+    expect(cost).not_to_contain_text("degraded into", timeout=120_000)
+    expect(cost).to_contain_text("NFE", timeout=10_000)
+    page.wait_for_timeout(1000)
+    uploaded = panel.get_by_text("result_sha256").locator("..").inner_text()
+    assert "result_sha256" in synthesised and uploaded == synthesised  # DP-IR, seed 0: the very same pixels
+    page.screenshot(path=str(page.shots / "burst_uploaded.png"), full_page=True)

@@ -25,6 +25,10 @@ EMBEDDED = [(m, t) for m, spec in restorers.registry.METHODS.items() for t in sp
 def test_every_method_is_a_restoration_pipeline():
     for method, spec in restorers.registry.METHODS.items():
         assert issubclass(spec.pipeline_class(), RestorationPipeline), method
+        for task in spec.tasks:  # a task with its own input (raw bursts) may have its own class
+            cls = spec.pipeline_class(task)
+            assert issubclass(cls, RestorationPipeline), (method, task)
+            assert cls.input_kind == restorers.get_task(task).input_kind, (method, task)
 
 
 @pytest.mark.parametrize("method, task", EMBEDDED)

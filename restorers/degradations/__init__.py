@@ -12,7 +12,9 @@ tasks (:mod:`restorers.tasks`) own the seeding, so the app and the benchmark deg
 * :mod:`.realesrgan`: Real-ESRGAN's second-order degradation with ResShift's parameters (real-world SR);
 * :mod:`.motion_blur`: camera-shake trajectories (deblurring);
 * :mod:`.face`: ResShift's CelebA-Test blind face degradation;
-* :mod:`.masks`: LaMa-style free-form and box hole masks (inpainting).
+* :mod:`.masks`: LaMa-style free-form and box hole masks (inpainting);
+* :mod:`.synthetic_burst`: hand-held raw bursts of an sRGB image (burst JDD-SR): the LQ is uint16
+  (H/4, W/4, frames), the frames' RGGB mosaics as channels.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from .lama_masks import bounded_lama_mask
 from .masks import apply_mask
 from .motion_blur import motion_blur
 from .realesrgan import RESSHIFT_REALSR, RealESRGANDegradation
+from .synthetic_burst import SyntheticBurst
 
 __all__ = ["BicubicDownsampling", "CameraShake", "RandomHoles", "FaceDegradation", "RealESRGANDegradation",
-           "CELEBA_TEST", "RESSHIFT_REALSR", "matlab_imresize"]
+           "CELEBA_TEST", "RESSHIFT_REALSR", "SyntheticBurst", "matlab_imresize"]
 
 
 @dataclass(frozen=True)

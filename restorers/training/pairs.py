@@ -75,15 +75,16 @@ class SRPairSampler:
         return np.ascontiguousarray(patch)
 
     def batch(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(hq, lq) as float tensors in [0, 1], shapes (B, 3, crop, crop) and (B, 3, crop/s, crop/s)."""
+        """(hq, lq) as float tensors in [0, 1], shapes (B, 3, crop, crop) and (B, C, crop/s, crop/s): C = 3, plus
+        the task's conditions, or a raw burst's frame count."""
         hq = [self._hq() for _ in range(size)]
         if self.degrade is not None:
             lq = [self.degrade(h, self.rng) for h in hq]
         else:
             lq = [matlab_imresize(h, 1.0 / self.scale) for h in hq]
 
-        def stack(arrays):
-            return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 255.0
+        def stack(arrays):  # uint8 images, or uint16 raw bursts (frames as channels): each to [0, 1]
+            return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / np.iinfo(arrays[0].dtype).max
 
         return stack(hq), stack(lq)
 

@@ -7,6 +7,8 @@
     python -m restorers.training.train_fusion --task realsr_x4 --ir-package realesrgan-x4plus --cache-crops 1200 \
         --lpips-weight 1 --tau 50 --tau-max 50 --default-steps 1 --run-dir runs/dpir-realsr_x4 \
         --out assets/checkpoints/dpir-realsr_x4 --steps 1200 --minutes 25
+    python -m restorers.training.train_fusion --task burst_jddsr --tau 5 --tau-max 5 --lpips-weight 1 \
+        --start-fraction 0.5 --run-dir runs/dpir-burst_jddsr --out assets/checkpoints/dpir-burst_jddsr
 
 Each step (eq. 6 of the paper, with phi = phi_F(phi_IR(y), phi_D(x_t / sqrt(abar_t), sigma_t), t)):
 y and x_0 come from the corpus through the task's degradation; t is uniform in [1, tau_max] for most of the batch
@@ -24,13 +26,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from .. import load_pipeline
 from ..dpir.denoiser import DenoiserNet
 from ..dpir.fusion import FusionNet
-from ..dpir.pipeline import DPIRPipeline
 from ..dpir.scheduler import DPIRScheduler
 from ..nn.spandrel_network import SpandrelNetwork
-from ..regression.network import ResidualSRNet
-from ..registry import CHECKPOINTS
+from ..registry import CHECKPOINTS, get_method
 from ..linked_components import link_duplicates
 from .loop import add_training_arguments, initialise_from, train, perceptual_loss
 from .checkpointing import strip_source_paths
@@ -78,7 +79,7 @@ def fusion_loss(fusion: FusionNet, ir_estimate: torch.Tensor, denoiser: Denoiser
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_arguments(parser, steps=800, batch=8, crop=128, lr=5e-4, warmup=50)
-    parser.add_argument("--task", default="sr_x4", choices=["sr_x4", "realsr_x4", "deblur"])
+    parser.add_argument("--task", default="sr_x4", choices=["sr_x4", "realsr_x4", "deblur", "burst_jddsr"])
     parser.add_argument("--denoiser", default=str(CHECKPOINTS / "dpir-denoiser"), help="exported denoiser folder")
     parser.add_argument("--ir-network", default=None,
                         help="exported regression folder (default: the embedded regression-<task>)")
@@ -110,7 +111,8 @@ def main(argv: list[str] | None = None) -> None:
         ir_network = SpandrelNetwork.from_package(args.ir_package).eval().requires_grad_(False)
     else:
         ir_folder = Path(args.ir_network or CHECKPOINTS / f"regression-{args.task}")
-        ir_network = ResidualSRNet.from_pretrained(ir_folder / "network").eval().requires_grad_(False)
+        ir_network = load_pipeline("regression", args.task, checkpoint=str(ir_folder)).network
+        ir_network = ir_network.eval().requires_grad_(False)
     denoiser = DenoiserNet.from_pretrained(args.denoiser).eval().requires_grad_(False)
     scheduler = DPIRScheduler(tau=args.tau)
     fusion = FusionNet(**EMBEDDED_CONFIG)
@@ -127,8 +129,9 @@ def main(argv: list[str] | None = None) -> None:
                              seed=args.seed, log=log)
 
     def export(ema: torch.nn.Module) -> None:
-        pipe = DPIRPipeline(ir_network=ir_network, denoiser=denoiser, fusion=ema, scheduler=scheduler, sf=scale,
-                            num_inference_steps=args.default_steps)
+        pipeline_class = get_method("dpir").pipeline_class(args.task)  # a burst task has its own (raw input)
+        pipe = pipeline_class(ir_network=ir_network, denoiser=denoiser, fusion=ema, scheduler=scheduler, sf=scale,
+                              num_inference_steps=args.default_steps)
         pipe.save_pretrained(args.out, safe_serialization=True)
         strip_source_paths(args.out)
         if Path(args.out).resolve().parent == CHECKPOINTS.resolve():  # embedded: name the shipped frozen parts
