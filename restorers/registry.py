@@ -205,8 +205,15 @@ METHODS: dict[str, MethodSpec] = {
             "burst_jddsr": "The burst task's one-shot network: a {params:,}-parameter BurstSRNet (restorers/burst/"
                            "network.py, after DBSR): a shared encoder per packed RGGB frame, a learned flow to the "
                            "reference frame and a warp, softmax-weighted merging over the frames, residual blocks "
-                           "and three x2 pixel shuffles, added to the naive baseline's image. One network call "
-                           "(1 NFE). It is also DP-IR's IR network for this task (the paper's is BSRT-Small)."}),
+                           "and three x2 pixel shuffles, added to the naive baseline's image (the reference frame "
+                           "demosaicked bilinearly and enlarged). One network call (1 NFE). It is also DP-IR's IR "
+                           "network for this task (the paper's is BSRT-Small; spandrel loads no burst "
+                           "architecture)."},
+        card_task_limits={
+            "burst_jddsr": "Its first stage learned with L1 alone, and its flow head learned nothing there (the "
+                           "warp's gradient is too local for shakes of several pixels); the second stage added an "
+                           "L1 between its flow and the synthetic bursts' true motion (--flow-weight). It never saw "
+                           "moving objects, only the camera's shake, and was trained on 14-frame bursts."}),
     "bicubic": MethodSpec(
         id="bicubic", title="Bicubic", pipeline="restorers.baselines.bicubic:BicubicPipeline",
         tasks=("sr_x4", "realsr_x4"), has_steps=False, paper="MATLAB imresize bicubic"),

@@ -195,3 +195,22 @@ def test_an_rgb_pipeline_refuses_a_burst_and_a_burst_pipeline_an_image():
         BurstPipeline(network=tiny_network(), sf=4)(image=smooth_image(16, 16))
     with pytest.raises(InvalidImageError, match="not a raw burst"):
         restorers.load_pipeline("bicubic", "sr_x4")(image=burst)
+
+
+def test_the_true_motion_warps_every_frame_onto_the_reference():
+    """``motion_flow`` (what training aligns to) is the burst's real motion: warping each packed frame by it
+    brings it onto the reference, and warping by its negative does not."""
+    from restorers.burst.network import warp
+    from restorers.degradations.synthetic_burst import motion_flow
+
+    hq = np.asarray(smooth_image(128, 128, seed=1))
+    degradation = SyntheticBurst(num_frames=4)
+    frames, matrices = degradation.frames_and_motion(hq, np.random.default_rng(0))
+    flow = torch.from_numpy(motion_flow(matrices, hq.shape[:2]))
+    assert flow.shape == (4, 2, 16, 16) and flow[0].abs().max() == 0
+    packed = pack(torch.from_numpy(frames))
+
+    def error(aligned):
+        return float((aligned[1:] - packed[:1])[..., 4:-4, 4:-4].abs().mean())
+    assert error(warp(packed, flow)) < error(packed) / 3
+    assert error(warp(packed, flow)) < error(warp(packed, -flow)) / 3

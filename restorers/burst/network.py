@@ -6,7 +6,8 @@ A small design after DBSR (Bhat et al., CVPR 2021), the baseline of the burst SR
       -> pack each 2x2 Bayer cell into 4 channels (H/2 x W/2)
       -> a shared encoder per frame                                         features f_i
       -> alignment: a small dilated CNN sees (f_0, f_i) and predicts the flow from the reference to frame i,
-         f_i is warped onto the reference by it (DBSR uses a pretrained PWC-Net; this one is learned end to end)
+         f_i is warped onto the reference by it (DBSR uses a pretrained PWC-Net; this one is trained here, with
+         the synthetic burst's true motion as a second target: restorers.training.train_burst)
       -> merge: per-pixel, per-channel weights from (f_0, warped f_i, |difference|), softmax over frames,
          a weighted sum (DBSR's attention-based fusion)
       -> decoder: residual blocks, three x2 pixel-shuffle stages (x8 of the packed grid = x4 of the mosaic)
@@ -78,8 +79,9 @@ class BurstSRNet(ModelMixin, ConfigMixin):
         srgb = process(bilinear_demosaic(reference))
         return F.interpolate(srgb, scale_factor=self.config.upscale, mode="bilinear", align_corners=False)
 
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        """frames: (B, N, H, W) RGGB mosaics in [0, 1], frame 0 the reference -> sRGB (B, 3, 4H, 4W), unclamped."""
+    def forward(self, frames: torch.Tensor, return_flow: bool = False):
+        """frames: (B, N, H, W) RGGB mosaics in [0, 1], frame 0 the reference -> sRGB (B, 3, 4H, 4W), unclamped;
+        with ``return_flow`` also the flow it aligned by, (B, N, 2, H/2, W/2) in packed pixels (training)."""
         batch, count, height, width = frames.shape
         frames = pad_bottom_right(frames, 2, "reflect")  # an even mosaic (mirroring keeps the Bayer phase)
         packed = pack(frames).flatten(0, 1)  # (B N, 4, h, w)
@@ -100,4 +102,5 @@ class BurstSRNet(ModelMixin, ConfigMixin):
         x = F.leaky_relu(F.pixel_shuffle(self.up3(x), 2), 0.1)
         scale = self.config.upscale
         detail = self.tail(x)[..., : height * scale, : width * scale]
-        return self.naive(frames[:, :1])[..., : height * scale, : width * scale] + detail
+        restored = self.naive(frames[:, :1])[..., : height * scale, : width * scale] + detail
+        return (restored, flow.view(batch, count, 2, *small)) if return_flow else restored

@@ -59,7 +59,8 @@ class SRPairSampler:
         palette = np.concatenate([levels[-1][::7, ::7].reshape(-1, 3) for levels in self.pyramids])
         self.leaves = [dead_leaves(crop, self.rng, palette) for _ in range(pool_size)]
 
-    def _hq(self) -> np.ndarray:
+    def hq_patch(self) -> np.ndarray:
+        """One random HQ training crop (uint8, crop x crop x 3)."""
         rng = self.rng
         if rng.uniform() < self.photo_fraction:
             levels = self.pyramids[rng.integers(len(self.pyramids))]
@@ -77,7 +78,7 @@ class SRPairSampler:
     def batch(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(hq, lq) as float tensors in [0, 1], shapes (B, 3, crop, crop) and (B, C, crop/s, crop/s): C = 3, plus
         the task's conditions, or a raw burst's frame count."""
-        hq = [self._hq() for _ in range(size)]
+        hq = [self.hq_patch() for _ in range(size)]
         if self.degrade is not None:
             lq = [self.degrade(h, self.rng) for h in hq]
         else:
