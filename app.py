@@ -26,6 +26,7 @@ from leaderboard.serving import (
     MAX_SEED,
     STOPPED,
     RequestError,
+    as_sentence,
     default_method,
     shown_tasks,
 )
@@ -42,7 +43,7 @@ def user_errors():
         yield
     except RequestError as err:  # the log gets one line, not a traceback: the request was refused, nothing broke
         LOG.info("refused: %s", err)
-        raise gr.Error(str(err), print_exception=False) from None
+        raise gr.Error(as_sentence(err), print_exception=False) from None
 
 
 def serve(*args, **kwargs):

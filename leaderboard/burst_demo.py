@@ -32,6 +32,7 @@ from .serving import (
     RUN_LOCK,
     STOPPED,
     RequestError,
+    as_sentence,
     RunStopped,
     choice_of,
     default_method,
@@ -130,7 +131,7 @@ def pixels_digest(image: Image.Image) -> str:
 
 def frame_strip(burst: RawBurst) -> list[tuple[Image.Image, str]]:
     """Every frame as a picture (bilinear demosaic, the camera's colours), captioned with its number."""
-    return [(burst.frame_preview(i), f"frame {i + 1}" + (" (reference)" if i == 0 else ""))
+    return [(burst.frame_preview(i), f"frame {i + 1}" + (" (ref.)" if i == 0 else ""))
             for i in range(burst.num_frames)]
 
 
@@ -151,7 +152,7 @@ def ui_restore_burst(method, source, hq_file, frame_files, steps, seed, request:
     try:
         burst, hq, scored, naive, info = run_burst(method, source, hq_file, frame_files, steps, seed, session)
     except RequestError as err:
-        raise gr.Error(str(err), print_exception=False) from None
+        raise gr.Error(as_sentence(err), print_exception=False) from None
     name = download_name(hq_file if source == SYNTHESISE else (frame_files or [None])[0], TASK_ID, method)
     frames = burst.save_pngs(tempfile.mkdtemp(dir=OUTPUT_DIR), stem=f"{name}_frame")  # pruned like the results
     left = (png_file(hq, "hq"), "HQ reference | restored") if hq is not None else \
@@ -218,7 +219,7 @@ def burst_tab(task, demo: gr.Blocks) -> None:
                     stop = gr.Button("Stop", variant="stop")
             with gr.Column(scale=1):
                 strip = gr.Gallery(label="The burst, frame by frame (bilinear demosaic, the camera's colours)",
-                                   columns=7, height="auto", format="png", elem_id="burst-strip")
+                                   columns=5, height="auto", format="png", elem_id="burst-strip")
                 slider = gr.ImageSlider(label="HQ reference | restored", format="png", type="filepath")
                 pair = gr.Gallery(label="Naive baseline beside the result", columns=2, height="auto", format="png",
                                   elem_id="burst-pair")

@@ -56,6 +56,16 @@ class RequestError(ValueError):
     """What the user did not give as the demo needs it, in one sentence they can act on."""
 
 
+def as_sentence(message: object) -> str:
+    """A refusal as the page shows it: a capital first letter and a full stop (library messages start lower-case,
+    as Python's exceptions do, and read oddly alone in a toast)."""
+    text = str(message).strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
+
+
 class RunStopped(Exception):
     """The user pressed Stop: the sampler leaves at the end of its current step."""
 

@@ -17,7 +17,7 @@ import restorers
 from . import visitor_sweep
 from .estimate import duration_text
 from .results import COLUMNS
-from .serving import OUTPUT_DIR, STOPPED, RequestError, available_methods, choice_of, compare_defaults, shown_tasks
+from .serving import OUTPUT_DIR, STOPPED, RequestError, as_sentence, available_methods, choice_of, compare_defaults, shown_tasks
 from .table import metric_header
 
 SHOWN = ["method", "checkpoint", "nfe", "tflops", "seconds_per_image", "psnr_y", "ssim_y", "lpips", "piqe",
@@ -120,7 +120,7 @@ def sweep_panel(demo: gr.Blocks, lb_task, lb_metric, lb_cost, leaderboard_output
                        everything, gr.Dropdown(value=chosen_task),
                        *view(chosen_task, sweep.dataset, metric, cost, everything))
         except RequestError as err:
-            raise gr.Error(str(err), print_exception=False) from None
+            raise gr.Error(as_sentence(err), print_exception=False) from None
 
     def on_stop(request: gr.Request):
         if request is not None:
@@ -145,7 +145,7 @@ def api_sweep(task: str, methods: str, nfe: str, benchmark: str, count, files=No
         for *_, rows in visitor_sweep.run(sweep, None):
             pass
     except RequestError as err:
-        raise gr.Error(str(err), print_exception=False) from None
+        raise gr.Error(as_sentence(err), print_exception=False) from None
     return [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()} for row in rows]
 
 

@@ -2,9 +2,10 @@
 
     python -m leaderboard.tau_sweep --task sr_x4 --limit 4 --crop 96
     python -m leaderboard.tau_sweep --task deblur --limit 4 --crop 96
+    python -m leaderboard.tau_sweep --task burst_jddsr --limit 34 --crop 0
 
-One results row per configuration (``assets/results/<task>__tau_sweep.csv``), all from the same embedded
-checkpoint (the same IR network, denoiser and fusion net), seed i for image i:
+One results row per configuration (``assets/results/<task>__tau_sweep.csv``; with ``--crop 0`` on the built-in
+benchmark, ``<task>__heldout.csv``, the model cards' file), all from the same embedded checkpoint (the same IR network, denoiser and fusion net), seed i for image i:
 
 * ``dpir`` DDPM from the jump at each tau in the task's grid (tau + 1 NFE);
 * ``dpir`` DDIM from the checkpoint's default tau at several step counts;
@@ -25,6 +26,8 @@ from pathlib import Path
 
 import diffusers
 
+from restorers.registry import get_method
+
 from .results import RESULTS_DIR
 from .sweep import run_sweep
 
@@ -33,6 +36,8 @@ GRIDS = {  # DDIM after the jump runs from the checkpoint's default tau
               "from_t_steps": [10, 25, 50, 100], "baseline": "bicubic"},
     "deblur": {"taus": [2, 5, 10, 25, 50, 100], "ddim_steps": [1, 2, 5],
                "from_t_steps": [5, 10, 25, 50, 100], "baseline": None},
+    # no conventional sampler from x_T here: the ``ddpm`` method serves image tasks only
+    "burst_jddsr": {"taus": [2, 5, 10, 25], "ddim_steps": [1, 2], "from_t_steps": [], "baseline": "burst_naive"},
 }
 TOTAL_STEPS = 1000
 
@@ -52,7 +57,7 @@ def grid_jobs(task: str, full: bool = True) -> list[tuple]:
     jobs = [("dpir", t, t) for t in grid["taus"]]
     jobs += [("dpir", steps, tau) for steps in grid["ddim_steps"] if steps < tau]
     jobs += [("ddpm", steps, None) for steps in grid["from_t_steps"]]
-    if full:
+    if full and task in get_method("ddpm").tasks:
         jobs.append(("ddpm", TOTAL_STEPS, None))
     jobs.append(("regression", None, None))
     if grid["baseline"]:
@@ -70,7 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     diffusers.utils.logging.disable_progress_bar()
-    out = Path(args.out) if args.out else RESULTS_DIR / f"{args.task}__tau_sweep.csv"
+    # uncropped on the built-in benchmark, the rows are the held-out table's own: one file, so that a configuration
+    # the model cards also measure is one row (run the cards after the sweep: their rows replace the sweep's)
+    own_table = not args.crop and not args.dataset
+    out = Path(args.out) if args.out else RESULTS_DIR / f"{args.task}__{'heldout' if own_table else 'tau_sweep'}.csv"
     rows = run_sweep([], args.task, None, args.dataset, args.limit, out, jobs=grid_jobs(args.task, not args.no_full),
                      crop=args.crop or None)
     for row in rows:

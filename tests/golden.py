@@ -60,9 +60,9 @@ CASES = [
     Case("realesrgan-realsr_x4", "realesrgan", "realsr_x4", (192, 160), photo=9),
     Case("identity-inpaint", "identity", "inpaint", (68, 52), photo=5),
     Case("resshift-inpaint", "resshift", "inpaint", (200, 176), photo=10),
-    Case("regression-burst_jddsr", "regression", "burst_jddsr", (72, 56), photo=11),
-    Case("dpir-burst_jddsr", "dpir", "burst_jddsr", (72, 56), photo=11),
-    Case("burst_naive-burst_jddsr", "burst_naive", "burst_jddsr", (72, 56), photo=11),
+    Case("regression-burst_jddsr", "regression", "burst_jddsr", (88, 72), photo=11),
+    Case("dpir-burst_jddsr", "dpir", "burst_jddsr", (88, 72), photo=11),
+    Case("burst_naive-burst_jddsr", "burst_naive", "burst_jddsr", (88, 72), photo=11),
 ]
 
 

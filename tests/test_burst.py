@@ -214,3 +214,14 @@ def test_the_true_motion_warps_every_frame_onto_the_reference():
         return float((aligned[1:] - packed[:1])[..., 4:-4, 4:-4].abs().mean())
     assert error(warp(packed, flow)) < error(packed) / 3
     assert error(warp(packed, flow)) < error(warp(packed, -flow)) / 3
+
+
+def test_the_burst_tau_sweep_has_no_conventional_sampler_it_cannot_run():
+    """The ``ddpm`` method serves image tasks only, so the burst grid runs DP-IR's starts, the IR network and the
+    naive baseline, and never asks for a 1000-step sampler it would refuse."""
+    from leaderboard.tau_sweep import grid_jobs
+
+    jobs = grid_jobs("burst_jddsr")
+    methods = {method for method, _, _ in jobs}
+    assert methods == {"dpir", "regression", "burst_naive"}
+    assert ("dpir", 5, 5) in jobs and ("dpir", 1, 5) in jobs  # DDPM from tau = 5 and the default one DDIM step

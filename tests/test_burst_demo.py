@@ -27,7 +27,7 @@ def test_a_synthesised_burst_is_restored_beside_the_naive_baseline_and_scored(sy
     assert scored.metrics["psnr_y"] > naive.metrics["psnr_y"]  # merging the burst beats its first frame alone
     assert naive.nfe == 0
     strip = burst_demo.frame_strip(burst)
-    assert len(strip) == 14 and strip[0][1] == "frame 1 (reference)"
+    assert len(strip) == 14 and strip[0][1] == "frame 1 (ref.)"
 
 
 def test_the_frames_of_a_synthesised_burst_uploaded_give_the_same_result(synthesised, tmp_path):

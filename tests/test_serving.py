@@ -417,3 +417,13 @@ def test_the_restore_button_says_when_a_large_photo_compiles_first(monkeypatch, 
                                                                          "refuse")
     finally:
         serving._load.cache_clear()
+
+
+def test_a_refusal_reaches_the_page_as_a_sentence():
+    """Library messages start lower-case (as Python's do); the toast shows a capital and a full stop, once."""
+    from leaderboard.serving import as_sentence
+
+    assert as_sentence("upload at least 2 raw frames (one 16-bit PNG each); got 1") == \
+        "Upload at least 2 raw frames (one 16-bit PNG each); got 1."
+    assert as_sentence(RequestError("Stopped.")) == "Stopped."
+    assert as_sentence("which one?") == "Which one?"

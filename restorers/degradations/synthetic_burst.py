@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from ..burst.camera import mosaic, unprocess
+from ..burst.raw_burst import MIN_SIDE
 
 UINT16_PEAK = 65535.0
 
@@ -68,7 +69,7 @@ class SyntheticBurst:
 
     @property
     def min_side(self) -> int:
-        return 8 * self.factor
+        return MIN_SIDE * self.factor  # a frame's smallest side, in HQ pixels
 
     def frames(self, hq: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """The burst as float32 (N, h, w) in [0, 1]."""
