@@ -2,6 +2,7 @@
 
     python -m leaderboard.regenerate                      # every stale row of every file in assets/results
     python -m leaderboard.regenerate --all FILE [FILE]    # every row of these files
+    python -m leaderboard.regenerate --missing niqe FILE  # also the rows measured before a metric existed
 
 A row is stale when it names no weights digest, or one that is not its checkpoint's any more (the code version
 is recorded in every row, not enforced: most commits do not change a number). Rows are grouped back into the sweeps that made them (benchmark, crop,
@@ -25,7 +26,7 @@ import restorers
 from restorers.registry import CHECKPOINTS, get_method
 
 from .provenance import weights_digest
-from .results import RESULTS_DIR, read_results, write_results
+from .results import COLUMNS, RESULTS_DIR, read_results, write_results
 from .sweep import run_sweep
 
 DATASET = re.compile(r"^(?P<bench>[^:]+?)(?:-crop(?P<crop>\d+))?(?::(?P<variant>.+))?$")
@@ -81,7 +82,7 @@ def stale(row) -> bool:
     return row.weights != current_digest(row.method, row.task, checkpoint_path(row.checkpoint))
 
 
-def regenerate(path: Path, everything: bool = False, drop_unshipped: bool = False) -> int:
+def regenerate(path: Path, everything: bool = False, drop_unshipped: bool = False, missing: str | None = None) -> int:
     frame = read_results(path)
     measured = frame[frame["source"] == "measured"]
     groups: dict[tuple, list] = defaultdict(list)
@@ -92,7 +93,7 @@ def regenerate(path: Path, everything: bool = False, drop_unshipped: bool = Fals
         except FileNotFoundError:
             unshipped.append(row.Index)
             continue
-        if everything or stale(row):
+        if everything or stale(row) or (missing is not None and pd.isna(getattr(row, missing))):
             parts = DATASET.match(row.dataset)
             crop = int(parts["crop"]) if parts["crop"] else None
             groups[(row.task, parts["bench"], crop, parts["variant"], folder, int(row.n_images))].append(job_of(row, folder))
@@ -119,10 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all", action="store_true", help="re-measure every row, stale or not")
     parser.add_argument("--drop-unshipped", action="store_true",
                         help="remove rows whose checkpoint is not shipped (they cannot be re-measured)")
+    parser.add_argument("--missing", metavar="METRIC", default=None,
+                        help="also re-measure rows with no value for METRIC (measured before it was computed)")
     args = parser.parse_args(argv)
+    if args.missing is not None and args.missing not in COLUMNS:
+        parser.error(f"--missing: {args.missing} is not a results column")
     diffusers.utils.logging.disable_progress_bar()
     files = args.files or sorted(RESULTS_DIR.glob("*.csv"))
-    total = sum(regenerate(f, args.all, args.drop_unshipped) for f in files)
+    total = sum(regenerate(f, args.all, args.drop_unshipped, args.missing) for f in files)
     print(f"re-measured {total} rows")
     return 0
 
