@@ -32,8 +32,8 @@ from .serving import (
     RUN_LOCK,
     STOPPED,
     RequestError,
-    as_sentence,
     RunStopped,
+    as_sentence,
     choice_of,
     default_method,
     download_name,
@@ -62,8 +62,9 @@ LAYOUT = ("**Raw frames**: one PNG per frame, 16-bit single channel, the RGGB Ba
           "burst's frames are offered for download in exactly this layout.")
 
 
-def read_burst(source: str, hq_file, frame_files) -> tuple[RawBurst, Image.Image | None, str | None]:
-    """(burst, HQ or None, how the HQ was fitted) from the tab's inputs; every refusal is one sentence."""
+def read_inputs(source: str, hq_file, frame_files) -> tuple[RawBurst | None, Image.Image | None, str | None]:
+    """(uploaded burst, or the fitted HQ a burst will be synthesised from, how the HQ was fitted), checked; every
+    refusal is one sentence. Cheap: the button's estimate calls it on every change, so nothing is degraded here."""
     task = restorers.get_task(TASK_ID)
     if source == UPLOAD:
         if not frame_files:
@@ -81,11 +82,20 @@ def read_burst(source: str, hq_file, frame_files) -> tuple[RawBurst, Image.Image
     picture, fitted = fit_to_budget(picture, MAX_HQ_PIXELS, "crop")
     try:
         check_size(picture, min_side=8 * task.size_multiple)
-        hq = task.modcrop(picture)
-        burst, _ = task.degrade_with_conditions(hq)
     except InvalidImageError as err:
         raise RequestError(str(err)) from None
-    return burst, hq, fitted or None
+    return None, task.modcrop(picture), fitted or None
+
+
+def read_burst(source: str, hq_file, frame_files) -> tuple[RawBurst, Image.Image | None, str | None]:
+    """(burst, HQ or None, how the HQ was fitted) from the tab's inputs: an HQ is degraded into its burst."""
+    burst, hq, fitted = read_inputs(source, hq_file, frame_files)
+    if burst is None:
+        try:
+            burst, _ = restorers.get_task(TASK_ID).degrade_with_conditions(hq)
+        except InvalidImageError as err:
+            raise RequestError(str(err)) from None
+    return burst, hq, fitted
 
 
 def run_burst(method: str, source: str, hq_file, frame_files, steps, seed, session: str | None = None):
@@ -137,8 +147,7 @@ def frame_strip(burst: RawBurst) -> list[tuple[Image.Image, str]]:
 
 def metrics_table(scored, naive) -> pd.DataFrame:
     """Each metric for the result and for the naive baseline, side by side."""
-    def cell(value):
-        return result_text.metric_cell(value)
+    cell = result_text.metric_cell
     return pd.DataFrame([{"metric": f"{spec.label} {spec.arrow}", "restored": cell(scored.metrics.get(name)),
                           "naive baseline": cell(naive.metrics.get(name)),
                           "note": scored.unavailable.get(name, "measured")} for name, spec in METRICS.items()])
@@ -167,10 +176,12 @@ def ui_restore_burst(method, source, hq_file, frame_files, steps, seed, request:
 def restore_button_text(method, source, hq_file, frame_files, steps) -> str:
     """'Restore (about 3 s)' from the counted FLOPs and this server's speed; plain 'Restore' when unknown."""
     try:
-        burst, _, _ = read_burst(source, hq_file, frame_files)
+        burst, hq, _ = read_inputs(source, hq_file, frame_files)
+        scale = restorers.get_task(TASK_ID).scale
+        size = burst.size if burst is not None else (hq.width // scale, hq.height // scale)
         choice = choice_of(method, TASK_ID)
         pipe = get_pipeline(choice, TASK_ID)
-        seconds = estimate_seconds(pipe, speed_key(choice, None), burst.size,
+        seconds = estimate_seconds(pipe, speed_key(choice, None), size,
                                    parse_steps(steps, pipe.step_limits(), choice.title))
     except RequestError:
         return "Restore"

@@ -80,6 +80,10 @@ def test_the_restore_button_says_how_long(synthesised):
     text = burst_demo.restore_button_text("regression", SYNTHESISE, EXAMPLE, None, None)
     assert text.startswith("Restore (") and text.endswith(")")
     assert burst_demo.restore_button_text("regression", UPLOAD, None, None, None) == "Restore"
+    # the estimate reads the HQ without synthesising the burst; the burst it would make is HQ / 4
+    _, hq, _ = burst_demo.read_inputs(SYNTHESISE, EXAMPLE, None)
+    burst, _, _ = burst_demo.read_burst(SYNTHESISE, EXAMPLE, None)
+    assert burst.size == (hq.width // 4, hq.height // 4)
 
 
 def test_a_visitors_sweep_of_bursts_takes_clean_photos_not_lq_hq_pairs(tmp_path):
