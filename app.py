@@ -10,9 +10,7 @@ endpoint is ``/restore`` with inputs (task, method, image, steps, seed, mask) an
 
 from __future__ import annotations
 
-import logging
 import os
-from contextlib import contextmanager
 
 import leaderboard  # noqa: F401, I001  (first: it bounds OpenMP's spinning before torch loads)
 import gradio as gr
@@ -22,28 +20,16 @@ import restorers
 from leaderboard import ab_view, forecast, result_text, serving, sweep_panel
 from leaderboard.burst_demo import burst_tab
 from leaderboard.leaderboard_tab import leaderboard_tab
+from leaderboard.page_errors import quiet_when_stopped, user_errors
 from leaderboard.serving import (
     MAX_SEED,
     STOPPED,
-    RequestError,
-    as_sentence,
     default_method,
     shown_tasks,
 )
 from restorers.paths import EXAMPLES
 
 SR_TASK = "sr_x4"
-LOG = logging.getLogger("restorers.app")
-
-
-@contextmanager
-def user_errors():
-    """A request the demo cannot serve reaches the page as one sentence (gr.Error), never as a traceback."""
-    try:
-        yield
-    except RequestError as err:  # the log gets one line, not a traceback: the request was refused, nothing broke
-        LOG.info("refused: %s", err)
-        raise gr.Error(as_sentence(err), print_exception=False) from None
 
 
 def serve(*args, **kwargs):
@@ -84,6 +70,7 @@ def ui_stop(request: gr.Request):
     return gr.Button(interactive=True), STOPPED_TEXT
 
 
+@quiet_when_stopped(outputs=7)
 def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, fit: str = "refuse",
                ir_network: str | None = None, mask=None, steps_for: str | None = None, painted=None,
                confirmed: str | None = None, slider_left: str = "HQ", request: gr.Request = None,
@@ -134,6 +121,7 @@ def ui_download(result, output_format: str, quality):
                              f"Download {what} ({size / 1e3:.0f} kB)", value=path, visible=True)
 
 
+@quiet_when_stopped(outputs=8)
 def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse", ir_network: str | None = None,
                mask=None, painted=None, methods: list[str] | None = None, request: gr.Request = None,
                progress=gr.Progress(track_tqdm=True)):

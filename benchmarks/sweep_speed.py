@@ -75,7 +75,6 @@ def browser(limit: int, nfe: str) -> None:
             page.locator("#sweep-nfe textarea, #sweep-nfe input").first.fill(nfe)
             page.locator("#sweep-count input[type=number]").fill(str(limit))
             page.locator("#sweep-count input[type=number]").press("Enter")
-            rows = page.locator("#sweep-rows tbody tr")
             status = page.locator("#sweep-status")
             clicked = time.perf_counter()
             page.locator("#sweep-run").click()

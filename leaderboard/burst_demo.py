@@ -25,6 +25,7 @@ from . import result_text
 from .estimate import duration_text, estimate_seconds
 from .evaluate import restore_and_score
 from .metrics import METRICS
+from .page_errors import quiet_when_stopped, user_errors
 from .serving import (
     DEVICE,
     MAX_SEED,
@@ -33,7 +34,7 @@ from .serving import (
     STOPPED,
     RequestError,
     RunStopped,
-    as_sentence,
+    StoppedByUser,
     choice_of,
     default_method,
     download_name,
@@ -118,7 +119,7 @@ def run_burst(method: str, source: str, hq_file, frame_files, steps, seed, sessi
                 scored = restore_and_score(pipe, task, burst, hq, steps, seed, on_step=stop_checker(session))
             naive = restore_and_score(naive_pipe, task, burst, hq, None, seed)
     except RunStopped:
-        raise RequestError("Stopped.") from None
+        raise StoppedByUser() from None
     except ValueError as err:
         raise RequestError(hide_paths(str(err))) from err
     record_speed(speed_key(choice, None), scored.flops.total, scored.seconds, burst.width * burst.height)
@@ -153,15 +154,14 @@ def metrics_table(scored, naive) -> pd.DataFrame:
                           "note": scored.unavailable.get(name, "measured")} for name, spec in METRICS.items()])
 
 
+@quiet_when_stopped(outputs=7)
 def ui_restore_burst(method, source, hq_file, frame_files, steps, seed, request: gr.Request = None,
                      progress=gr.Progress(track_tqdm=True)):
     session = request.session_hash if request is not None else None
     STOPPED.discard(session)
     progress(0, desc="waiting for the server")
-    try:
+    with user_errors():
         burst, hq, scored, naive, info = run_burst(method, source, hq_file, frame_files, steps, seed, session)
-    except RequestError as err:
-        raise gr.Error(as_sentence(err), print_exception=False) from None
     name = download_name(hq_file if source == SYNTHESISE else (frame_files or [None])[0], TASK_ID, method)
     frames = burst.save_pngs(tempfile.mkdtemp(dir=OUTPUT_DIR), stem=f"{name}_frame")  # pruned like the results
     left = (png_file(hq, "hq"), "HQ reference | restored") if hq is not None else \

@@ -67,7 +67,16 @@ def as_sentence(message: object) -> str:
 
 
 class RunStopped(Exception):
-    """The user pressed Stop: the sampler leaves at the end of its current step."""
+    """The user pressed Stop: the sampler leaves at the end of its current step (raised inside the networks' hooks,
+    so deliberately not a ``ValueError`` that library code might catch)."""
+
+
+class StoppedByUser(RequestError):
+    """A run the visitor stopped, as the request's outcome: "Stopped." to an API caller; the page, which said so
+    when Stop was pressed, shows nothing more (``leaderboard.page_errors``)."""
+
+    def __init__(self, message: str = "Stopped."):
+        super().__init__(message)
 
 
 class FairLock:
@@ -545,7 +554,7 @@ def run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit:
                                            conditions=conditions)
             compiling = first_call_seconds() - compiling  # a first tiled run compiles its tile shape once
     except RunStopped:
-        raise RequestError("Stopped.") from None
+        raise StoppedByUser() from None
     except (ValueError, FileNotFoundError) as err:
         raise RequestError(hide_paths(str(err))) from err
     finally:

@@ -17,7 +17,8 @@ import restorers
 from . import visitor_sweep
 from .estimate import duration_text
 from .results import COLUMNS
-from .serving import OUTPUT_DIR, STOPPED, RequestError, as_sentence, available_methods, choice_of, compare_defaults, shown_tasks
+from .page_errors import quiet_when_stopped, user_errors
+from .serving import OUTPUT_DIR, STOPPED, available_methods, choice_of, compare_defaults, shown_tasks
 from .table import metric_header
 
 SHOWN = ["method", "checkpoint", "nfe", "tflops", "seconds_per_image", "psnr_y", "ssim_y", "lpips", "piqe",
@@ -96,11 +97,12 @@ def sweep_panel(demo: gr.Blocks, lb_task, lb_metric, lb_cost, leaderboard_output
     def on_task(chosen):
         return method_options(chosen)
 
+    @quiet_when_stopped(outputs=len(leaderboard_outputs) + 5)
     def on_run(chosen_task, chosen_methods, steps, bench, uploads, pairs, images, rows, metric, cost,
                request: gr.Request):
         session = request.session_hash if request is not None else None
         STOPPED.discard(session)
-        try:
+        with user_errors():
             sweep = visitor_sweep.parse(chosen_task, chosen_methods, steps, bench, uploads, pairs, images)
             visitor_sweep.check_budget(sweep)
             configs = len(sweep.jobs)
@@ -119,8 +121,6 @@ def sweep_panel(demo: gr.Blocks, lb_task, lb_metric, lb_cost, leaderboard_output
                 yield (progress, rows_table(everything), gr.DownloadButton(value=rows_csv(everything, session)),
                        everything, gr.Dropdown(value=chosen_task),
                        *view(chosen_task, sweep.dataset, metric, cost, everything))
-        except RequestError as err:
-            raise gr.Error(as_sentence(err), print_exception=False) from None
 
     def on_stop(request: gr.Request):
         if request is not None:
@@ -138,14 +138,12 @@ def sweep_panel(demo: gr.Blocks, lb_task, lb_metric, lb_cost, leaderboard_output
 def api_sweep(task: str, methods: str, nfe: str, benchmark: str, count, files=None, pairing: str = "hq"):
     """The ``/sweep`` endpoint: the same runner, returning the rows (the results schema, source ``yours``)."""
     keys = [m.strip() for m in (methods or "").split(",") if m.strip()]
-    try:
+    with user_errors():
         sweep = visitor_sweep.parse(task, keys, nfe, benchmark, files, pairing, count)
         visitor_sweep.check_budget(sweep)
         rows = []
         for *_, rows in visitor_sweep.run(sweep, None):
             pass
-    except RequestError as err:
-        raise gr.Error(as_sentence(err), print_exception=False) from None
     return [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()} for row in rows]
 
 

@@ -23,8 +23,8 @@ from restorers.image_io import InvalidImageError, check_size, load_image, to_rgb
 
 from .benchmarks import BUILTINS, IMAGE_SUFFIXES
 from .estimate import duration_text, estimate_seconds
-from .serving import (RUN_LOCK, STOPPED, RequestError, RunStopped, available_methods, choice_of, get_pipeline,
-                      speed_key, stop_checker, stop_hooks)
+from .serving import (RUN_LOCK, STOPPED, RequestError, RunStopped, StoppedByUser, available_methods, choice_of,
+                      get_pipeline, speed_key, stop_checker, stop_hooks)
 from .sweep import benchmark_pairs, iter_sweep, parse_int_list, sweep_jobs
 
 BENCHMARKS = {"heldout": "built-in held-out photos (256x256)", "heldout512": "built-in held-out, 512x512",
@@ -230,4 +230,4 @@ def run(sweep: VisitorSweep, session: str | None):
             left = elapsed / event.done * (event.total - event.done) if event.done else sweep.seconds
             yield event.done, event.total, left, list(sweep.rows)
     except RunStopped:
-        raise RequestError("Stopped.") from None
+        raise StoppedByUser() from None
