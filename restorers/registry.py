@@ -202,20 +202,22 @@ METHODS: dict[str, MethodSpec] = {
                    "for this task.",
         card_objective="L1 between the output and the HQ crop",
         card_task_about={
-            "burst_jddsr": "The burst task's one-shot network: a {params:,}-parameter BurstSRNet (restorers/burst/"
-                           "network.py, after DBSR): a shared encoder per packed RGGB frame, a learned flow to the "
-                           "reference frame and a warp, softmax-weighted merging over the frames, residual blocks "
-                           "and three x2 pixel shuffles, added to the naive baseline's image (the reference frame "
-                           "demosaicked bilinearly and enlarged). One network call (1 NFE). It is also DP-IR's IR "
+            "burst_jddsr": "The burst task's one-shot network: a {params:,}-parameter MergeBurstNet (restorers/burst/"
+                           "merge_network.py). OpenCV estimates each frame's global motion (phase correlation, then "
+                           "ECC for a shift and a rotation), a kernel regression places every raw sample of every "
+                           "frame on the x4 grid (the classical multi-frame SR of Wronski et al. 2019, simplified), "
+                           "and residual blocks at the mosaic's resolution (the merge folded 4x4 into channels) "
+                           "correct what the merge leaves: noise, the kernel's blur, pixels no sample reached. One "
+                           "network call (1 NFE); the FLOPs counted are the CNN's (the motion estimate runs in "
+                           "OpenCV and the merge is scatter-adds, arithmetic no counter sees). It is also DP-IR's IR "
                            "network for this task (the paper's is BSRT-Small; spandrel loads no burst "
                            "architecture)."},
         card_task_limits={
-            "burst_jddsr": "Its first stage learned with L1 alone, and its flow head learned nothing there (the "
-                           "warp's gradient is too local for shakes of several pixels); the second stage added an "
-                           "L1 between its flow and the synthetic bursts' true motion (--flow-weight). It never saw "
-                           "moving objects, only the camera's shake, and was trained on 14-frame bursts. What it does "
-                           "not achieve: the 3 dB PSNR lead over the naive baseline that the project asks of it; "
-                           "the table above gives the lead it reached in the CPU minutes of the stage table."}),
+            "burst_jddsr": "It assumes one motion per frame, as hand-shake is: a burst with moving objects is merged "
+                           "as if they stood still, which shows as ghosting there. It never saw more than the "
+                           "synthetic camera (one colour matrix and white balance, RGGB, Brooks et al.'s noise, "
+                           "shakes up to 24 HQ pixels and 1 degree) and was trained on 14-frame bursts; fewer "
+                           "frames leave more pixels to the fallback of the reference frame."}),
     "bicubic": MethodSpec(
         id="bicubic", title="Bicubic", pipeline="restorers.baselines.bicubic:BicubicPipeline",
         tasks=("sr_x4", "realsr_x4"), has_steps=False, paper="MATLAB imresize bicubic"),

@@ -12,18 +12,18 @@ import math
 from ..dpir.pipeline import DPIRPipeline
 from ..padding import SizeRequirements
 from ..regression.pipeline import RegressionPipeline
-from .network import BurstSRNet
+from .merge_network import MergeBurstNet
 
 DEFAULT_FRAMES = 14  # the task's burst length: the input FLOP counts assume it when no burst is given
 
 
 class BurstPipeline(RegressionPipeline):
-    """The burst network (:class:`~restorers.burst.network.BurstSRNet`), one call: NFE 1."""
+    """The burst network (:class:`~restorers.burst.merge_network.MergeBurstNet`), one call: NFE 1."""
 
     input_kind, input_channels = "raw_burst", DEFAULT_FRAMES
     max_untiled_pixels = math.inf
 
-    def __init__(self, network: BurstSRNet, sf: int = 4):
+    def __init__(self, network: MergeBurstNet, sf: int = 4):
         super().__init__(network=network, sf=sf)
 
     def size_requirements(self) -> SizeRequirements:

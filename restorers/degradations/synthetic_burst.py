@@ -77,7 +77,7 @@ class SyntheticBurst:
 
     def frames_and_motion(self, hq: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray]]:
         """The burst, and each frame's 2x3 affine matrix in HQ pixels (frame i at p shows the HQ at M_i^-1 p): the
-        true motion, which training may use to teach alignment (:func:`motion_flow`)."""
+        true motion, against which the tests check the alignment's estimate."""
         height, width = hq.shape[:2]
         if height % (2 * self.factor) or width % (2 * self.factor):
             raise ValueError(f"the HQ sides must be multiples of {2 * self.factor} (an even mosaic after "
@@ -98,18 +98,3 @@ class SyntheticBurst:
     def degrade(self, hq: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
         frames = np.round(self.frames(hq, rng) * UINT16_PEAK).astype(np.uint16)
         return np.ascontiguousarray(frames.transpose(1, 2, 0)), {}
-
-
-def motion_flow(matrices: list[np.ndarray], size: tuple[int, int], factor: int = 4) -> np.ndarray:
-    """The true flow from the reference frame to each frame on the packed Bayer grid (2x2 cells of the x1/factor
-    mosaic): float32 (N, 2, h, w), x then y, in packed pixels, for an HQ of ``size`` = (height, width). The content
-    at reference position q is at M q in frame i, so the flow is (M q - q) / (2 factor) at each cell's centre."""
-    height, width = size
-    cell = 2 * factor
-    ys, xs = np.mgrid[0:height // cell, 0:width // cell].astype(np.float64) * cell + (cell - 1) / 2.0
-    flows = []
-    for matrix in matrices:
-        moved_x = matrix[0, 0] * xs + matrix[0, 1] * ys + matrix[0, 2]
-        moved_y = matrix[1, 0] * xs + matrix[1, 1] * ys + matrix[1, 2]
-        flows.append(np.stack([moved_x - xs, moved_y - ys]) / cell)
-    return np.stack(flows).astype(np.float32)
