@@ -20,14 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import restorers  # noqa: E402
 from leaderboard.benchmarks import load_benchmark  # noqa: E402
-from restorers.burst.alignment import global_motion  # noqa: E402
+from restorers.burst.alignment import global_motion, in_hq_pixels  # noqa: E402
 from restorers.tasks import _seed as pixel_seed  # noqa: E402  # the seed the task draws a photo's burst from
-
-
-def to_hq(warp: np.ndarray, factor: int) -> np.ndarray:
-    """A motion in mosaic pixels as the same motion in HQ pixels (mosaic pixel m covers HQ factor m + (factor-1)/2)."""
-    grid = np.array([[factor, 0.0, (factor - 1) / 2], [0.0, factor, (factor - 1) / 2], [0.0, 0.0, 1.0]])
-    return (grid @ np.vstack([warp, [0.0, 0.0, 1.0]]) @ np.linalg.inv(grid))[:2]
 
 
 def main() -> None:
@@ -46,7 +40,7 @@ def main() -> None:
         seconds.append(time.perf_counter() - started)
         centre = np.array([(hq.shape[1] - 1) / 2, (hq.shape[0] - 1) / 2, 1.0])
         for warp, matrix in zip(warps[1:], truth[1:]):
-            errors.append(np.linalg.norm(to_hq(warp, degradation.factor) @ centre - matrix @ centre))
+            errors.append(np.linalg.norm(in_hq_pixels(warp, degradation.factor) @ centre - matrix @ centre))
             shakes.append(np.linalg.norm(matrix @ centre - centre[:2]))
     errors = np.array(errors)
     print(f"{len(seconds)} bursts, {len(errors)} moved frames; shake at the centre: mean {np.mean(shakes):.2f} HQ px")

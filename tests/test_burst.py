@@ -12,7 +12,7 @@ from conftest import smooth_image
 from leaderboard.cost import count_flops, measure_run
 from restorers.baselines.burst_naive import NaiveBurstPipeline
 from restorers.burst.camera import bilinear_demosaic, mosaic, pack, process, srgb_to_linear, unprocess
-from restorers.burst.alignment import global_motion
+from restorers.burst.alignment import global_motion, in_hq_pixels
 from restorers.burst.kernel_merge import kernel_merge
 from restorers.burst.merge_network import MergeBurstNet
 from restorers.burst.pipeline import BurstDPIRPipeline, BurstPipeline
@@ -39,12 +39,6 @@ def photo_burst(name: str, size: int = 256, seed: int = 0):
     hq = np.asarray(photo.crop((left, top, left + size, top + size)))
     frames, matrices = SyntheticBurst().frames_and_motion(hq, np.random.default_rng(seed))
     return hq, np.round(frames * 65535.0) / 65535.0, np.stack(matrices)
-
-
-def mosaic_to_hq(warp: np.ndarray, factor: int = 4) -> np.ndarray:
-    """A motion in mosaic pixels as the same motion in HQ pixels (mosaic pixel m covers HQ factor m + 1.5)."""
-    grid = np.array([[factor, 0.0, (factor - 1) / 2], [0.0, factor, (factor - 1) / 2], [0.0, 0.0, 1.0]])
-    return (grid @ np.vstack([warp, [0.0, 0.0, 1.0]]) @ np.linalg.inv(grid))[:2]
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -165,7 +159,7 @@ def test_opencv_finds_each_frames_hand_shake_to_a_fraction_of_a_pixel(name):
     warps = global_motion(frames)
     assert warps.shape == (14, 2, 3) and np.array_equal(warps[0], np.eye(2, 3))
     centre = np.array([127.5, 127.5, 1.0])
-    errors = [np.linalg.norm(mosaic_to_hq(w) @ centre - m @ centre) for w, m in zip(warps[1:], truth[1:])]
+    errors = [np.linalg.norm(in_hq_pixels(w) @ centre - m @ centre) for w, m in zip(warps[1:], truth[1:])]
     shakes = [np.linalg.norm(m @ centre - centre[:2]) for m in truth[1:]]
     assert max(errors) < 0.5 and np.mean(errors) < 0.25, errors
     assert np.mean(shakes) > 5  # the frames did move

@@ -48,3 +48,10 @@ def global_motion(frames: np.ndarray) -> np.ndarray:
             pass
         warps[index] = warp
     return warps
+
+
+def in_hq_pixels(warp: np.ndarray, factor: int = 4) -> np.ndarray:
+    """A motion from :func:`global_motion` (mosaic pixels) as the same motion in HQ pixels, the units of the
+    synthetic burst's true motion (mosaic pixel m covers the HQ pixels around factor m + (factor - 1) / 2)."""
+    grid = np.array([[factor, 0.0, (factor - 1) / 2], [0.0, factor, (factor - 1) / 2], [0.0, 0.0, 1.0]])
+    return (grid @ np.vstack([warp, [0.0, 0.0, 1.0]]) @ np.linalg.inv(grid))[:2]
