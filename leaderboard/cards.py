@@ -211,6 +211,12 @@ def ir_module(configs: dict) -> str:
             "use: this folder names it and holds none of its weights)")
 
 
+def fusion_blocks(configs: dict) -> str:
+    """How a card says that DP-IR's fusion net runs on pixel blocks (``fold``), or nothing when it does not."""
+    fold = int(configs.get("fusion", {}).get("fold", 1))
+    return f", on {fold} x {fold} pixel blocks, i.e. at 1/{fold} of the output's resolution" if fold > 1 else ""
+
+
 # -- rendering -------------------------------------------------------------------------------------------------
 def means(result: dict, column: str) -> dict[str, float]:
     return {m: statistics.fmean(r[column][m] for r in result["rows"]) for m in SHOWN}
@@ -351,6 +357,15 @@ def objective(text: str, training: dict) -> str:
             "itself: PSNR/SSIM and the no-reference PIQE on the Leaderboard are independent checks")
 
 
+def paired(result: dict, ours: str, theirs: str, metric: str, lower_is_better: bool = False) -> tuple[int, float]:
+    """Photo by photo: on how many ours is ahead, and the standard error of the mean difference (a lead smaller
+    than about twice it is within the benchmark's noise)."""
+    differences = [row[ours][metric] - row[theirs][metric] for row in result["rows"]]
+    wins = sum(1 for d in differences if (d < 0 if lower_is_better else d > 0))
+    error = statistics.stdev(differences) / math.sqrt(len(differences)) if len(differences) > 1 else float("nan")
+    return wins, error
+
+
 def headline(result: dict) -> str:
     """The measured claim: the default configuration against the baseline and each comparison."""
     ours_column, base_column = default_column(result), result["baselines"][0]
@@ -360,8 +375,12 @@ def headline(result: dict) -> str:
             f"photos of the built-in held-out benchmark (LPIPS {ours['lpips']:.4f} vs {base['lpips']:.4f}).")
     for other in result["baselines"][1:]:
         theirs = means(result, other)
+        psnr_wins, _ = paired(result, ours_column, other, "psnr_y")
+        lpips_wins, lpips_error = paired(result, ours_column, other, "lpips", lower_is_better=True)
         text += (f" Against {column_title(result, other)} it is {ours['psnr_y'] - theirs['psnr_y']:+.2f} dB PSNR-Y "
-                 f"and {ours['lpips'] - theirs['lpips']:+.4f} LPIPS (lower is better).")
+                 f"and {ours['lpips'] - theirs['lpips']:+.4f} LPIPS (lower is better; paired standard error "
+                 f"{lpips_error:.4f}), ahead on {psnr_wins} of {len(result['rows'])} photos in PSNR-Y and on "
+                 f"{lpips_wins} in LPIPS.")
     seconds = statistics.median(r[ours_column]["seconds"] for r in result["rows"])
     lq_w, lq_h = result["lq_size"]
     scale = restorers.get_task(result["task"]).scale
@@ -408,6 +427,7 @@ def card_parts(folder: Path, result: dict, training: dict) -> dict:
     configs = sub_configs(folder)
     facts = {"params": result["pipeline_parameters"], "tau": result["tau"], "default_steps": result["default_steps"],
              "sampler": (result["sampler"] or "").upper(), **configs, "ir_module": ir_module(configs),
+             "fusion_blocks": fusion_blocks(configs),
              **{f"{name}_params": count for name, count in result["component_parameters"].items()}}
     summary, per_image = results_tables(result)
     return {

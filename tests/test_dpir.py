@@ -144,3 +144,26 @@ def test_fusion_is_a_convex_channel_mix_of_shared_encodings():
     same = net(ir, ir, t)  # equal inputs: the mix is the identity, whatever w is
     torch.testing.assert_close(same, net.decoder(net.encoder(ir)))
     assert net(ir, den, 7).shape == (2, 3, 6, 6)
+
+
+def test_a_folded_fusion_works_on_pixel_blocks_and_starts_as_the_ir_estimate():
+    """fold=4: the net sees 4 x 4 blocks as channels (the LQ's resolution on x4); any size comes back whole."""
+    torch.manual_seed(0)
+    net = FusionNet(num_features=8, growth=4, time_dim=8, ir_skip=True, fold=4).eval()
+    assert net.encoder[0].in_channels == 48 and net.decoder[-1].out_channels == 48
+    ir, den = torch.rand(1, 3, 30, 21), torch.rand(1, 3, 30, 21)  # not multiples of 4: padded and cropped
+    torch.testing.assert_close(net(ir, den, 5), ir)  # untrained with ir_skip: the IR estimate itself
+    with torch.no_grad():
+        net.decoder[-1].weight.normal_(std=0.1)
+    out = net(ir, den, 5)
+    assert out.shape == ir.shape and not torch.allclose(out, ir)
+    assert not torch.allclose(net(ir, den, 5), net(ir, torch.rand_like(den), 5))  # the denoiser's view counts
+
+
+def test_the_folded_layout_is_the_papers_fusion_with_wider_ends():
+    from restorers.training.train_fusion import FOLDED_CONFIG
+
+    net = FusionNet(**FOLDED_CONFIG, fold=4)
+    # the paper's 0.73 M, with the first and last conv 16x wider for the 4 x 4 blocks
+    assert sum(p.numel() for p in net.parameters()) == 731_267 + 2 * 15 * 64 * 9 * 3 + 45
+

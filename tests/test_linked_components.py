@@ -70,3 +70,34 @@ def test_a_link_to_something_that_is_not_a_component_is_refused(tmp_path):
     (tmp_path / "pipeline" / LINKS).write_text(json.dumps({"vae": "../pipeline/denoiser"}))
     with pytest.raises(ValueError, match="not a component"):
         linked_components(tmp_path / "pipeline")
+
+
+def test_re_exporting_into_a_linked_folder_leaves_no_copy_behind(tmp_path):
+    """save_pretrained over a linked folder writes every part again; linking afterwards must remove the copy."""
+    pipe = small_pipeline(tau=4)
+    library = tmp_path / "library"
+    pipe.denoiser.save_pretrained(library / "denoiser-alone")
+    folder = library / "pipeline"
+    pipe.save_pretrained(folder)
+    link_duplicates(folder, library)
+    pipe.save_pretrained(folder)  # the re-export: a full denoiser copy next to the links file
+    assert (folder / "denoiser").is_dir()
+    assert link_duplicates(folder, library) == {"denoiser": "../denoiser-alone"}
+    assert not (folder / "denoiser").exists()
+
+
+def test_a_link_whose_network_was_retrained_is_dropped_for_the_new_copy(tmp_path):
+    pipe = small_pipeline(tau=4)
+    library = tmp_path / "library"
+    pipe.denoiser.save_pretrained(library / "denoiser-alone")
+    folder = library / "pipeline"
+    pipe.save_pretrained(folder)
+    link_duplicates(folder, library)
+    with torch.no_grad():
+        next(pipe.denoiser.parameters()).add_(0.5)  # a different denoiser now
+    pipe.save_pretrained(folder)
+    assert link_duplicates(folder, library) == {}
+    assert (folder / "denoiser" / "diffusion_pytorch_model.safetensors").is_file()
+    assert not (folder / LINKS).exists()
+    reloaded = restorers.load_pipeline("dpir", "sr_x4", checkpoint=str(folder))
+    torch.testing.assert_close(next(reloaded.denoiser.parameters()), next(pipe.denoiser.parameters()))

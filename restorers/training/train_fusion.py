@@ -39,6 +39,8 @@ from .ir_cache import CachedIRPairs
 from .pairs import task_pairs
 
 EMBEDDED_CONFIG = dict(num_features=32, growth=16, time_dim=32, ir_skip=True)
+# --fold 4: the paper's full layout (0.73 M parameters) on 4 x 4 pixel blocks, i.e. at the LQ's resolution on x4
+FOLDED_CONFIG = dict(num_features=64, growth=32, time_dim=64, ir_skip=True)
 FULL_RANGE_FRACTION = 0.3
 
 
@@ -94,6 +96,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tau", type=int, default=250, help="the exported pipeline's default tau")
     parser.add_argument("--start-fraction", type=float, default=0.0,
                         help="this fraction of each batch is the sampler's own start x_tau from the IR estimate")
+    parser.add_argument("--fold", type=int, default=1,
+                        help="run the fusion net on f x f pixel blocks (4: the paper's 0.73 M layout at the LQ's "
+                             "resolution; 1: the 32-feature net at the HQ's)")
     parser.add_argument("--default-steps", type=int, default=None,
                         help="the exported pipeline's default steps after the jump (fewer than tau: DDIM)")
     args = parser.parse_args(argv)
@@ -105,7 +110,8 @@ def main(argv: list[str] | None = None) -> None:
         + ([f"--ir-package {args.ir_package}"] if args.ir_package else [])
         + ([f"--cache-crops {args.cache_crops}"] if args.cache_crops else [])
         + ([f"--lpips-weight {args.lpips_weight:g}"] if args.lpips_weight else [])
-        + ([f"--start-fraction {args.start_fraction:g}"] if args.start_fraction else []))
+        + ([f"--start-fraction {args.start_fraction:g}"] if args.start_fraction else [])
+        + ([f"--fold {args.fold}"] if args.fold > 1 else []))
 
     if args.ir_package:
         ir_network = SpandrelNetwork.from_package(args.ir_package).eval().requires_grad_(False)
@@ -115,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         ir_network = ir_network.eval().requires_grad_(False)
     denoiser = DenoiserNet.from_pretrained(args.denoiser).eval().requires_grad_(False)
     scheduler = DPIRScheduler(tau=args.tau)
-    fusion = FusionNet(**EMBEDDED_CONFIG)
+    fusion = FusionNet(**(dict(FOLDED_CONFIG, fold=args.fold) if args.fold > 1 else EMBEDDED_CONFIG))
     stages = initialise_from(fusion, args.init_from, "fusion") if args.init_from else []
     perceptual = perceptual_loss(parser, args.lpips_weight)
 
