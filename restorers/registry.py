@@ -123,15 +123,14 @@ METHODS: dict[str, MethodSpec] = {
                     "many-step sampler (tau = 250 with 50 DDIM steps for SISR, tau = 5 with DDPM for deblurring). The "
                     "tau sweep in `assets/results/` shows the whole trade-off.",
         card_task_limits={
-            "realsr_x4": "Its fusion net is the paper's layout (0.73 M parameters at n_f = 64) run on 4 x 4 pixel "
-                         "blocks, so at the LQ's resolution: about a fifth of the FLOPs of a 32-feature net at the "
-                         "output's resolution. It learned from scratch on 2,400 training crops whose Real-ESRGAN "
-                         "answers were computed once (restorers.training.ir_cache; the RRDB is the slow part), with "
-                         "MSE + LPIPS-Alex on the fused estimate, for the CPU minutes the stage table shows; half of "
-                         "each batch was the sampler's own first state (the noisy jump from Real-ESRGAN's answer at "
-                         "t = tau), which is all the default one-step sampler ever sees. The denoiser was never "
-                         "trained on this degradation. Real-ESRGAN's answer is what it starts from: it refines that "
-                         "answer and cannot undo what the RRDB got wrong."},
+            "realsr_x4": "Its fusion net learned on training crops whose Real-ESRGAN answers were computed once "
+                         "(restorers.training.ir_cache; the RRDB is the slow part: 800 crops for the first stage, "
+                         "1,200 fresh ones for the second), with MSE + LPIPS-Alex on the fused estimate, for the "
+                         "CPU minutes the stage table shows; the second stage fed half of each batch the sampler's "
+                         "own first state (the noisy jump from Real-ESRGAN's answer at t = tau), which is all the "
+                         "default one-step sampler ever sees. The denoiser was never trained on this degradation. "
+                         "Real-ESRGAN's answer is what it starts from: it refines that answer and cannot undo what "
+                         "the RRDB got wrong."},
         steps_help="1 to {most} denoising steps after the one-shot jump to t = {most}: {most} is DDPM, fewer is "
                    "DDIM; NFE = steps + 1 (the IR network's pass)"),
     "ddpm": MethodSpec(
