@@ -72,14 +72,19 @@ def test_a_link_to_something_that_is_not_a_component_is_refused(tmp_path):
         linked_components(tmp_path / "pipeline")
 
 
-def test_re_exporting_into_a_linked_folder_leaves_no_copy_behind(tmp_path):
-    """save_pretrained over a linked folder writes every part again; linking afterwards must remove the copy."""
+def linked_folder(tmp_path):
+    """A small DP-IR pipeline saved into a library beside its denoiser, and linked to it."""
     pipe = small_pipeline(tau=4)
     library = tmp_path / "library"
     pipe.denoiser.save_pretrained(library / "denoiser-alone")
-    folder = library / "pipeline"
-    pipe.save_pretrained(folder)
-    link_duplicates(folder, library)
+    pipe.save_pretrained(library / "pipeline")
+    link_duplicates(library / "pipeline", library)
+    return pipe, library, library / "pipeline"
+
+
+def test_re_exporting_into_a_linked_folder_leaves_no_copy_behind(tmp_path):
+    """save_pretrained over a linked folder writes every part again; linking afterwards must remove the copy."""
+    pipe, library, folder = linked_folder(tmp_path)
     pipe.save_pretrained(folder)  # the re-export: a full denoiser copy next to the links file
     assert (folder / "denoiser").is_dir()
     assert link_duplicates(folder, library) == {"denoiser": "../denoiser-alone"}
@@ -87,12 +92,7 @@ def test_re_exporting_into_a_linked_folder_leaves_no_copy_behind(tmp_path):
 
 
 def test_a_link_whose_network_was_retrained_is_dropped_for_the_new_copy(tmp_path):
-    pipe = small_pipeline(tau=4)
-    library = tmp_path / "library"
-    pipe.denoiser.save_pretrained(library / "denoiser-alone")
-    folder = library / "pipeline"
-    pipe.save_pretrained(folder)
-    link_duplicates(folder, library)
+    pipe, library, folder = linked_folder(tmp_path)
     with torch.no_grad():
         next(pipe.denoiser.parameters()).add_(0.5)  # a different denoiser now
     pipe.save_pretrained(folder)
