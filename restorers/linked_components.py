@@ -88,13 +88,8 @@ def link_duplicates(folder: str | Path, library: str | Path) -> dict[str, str]:
         component = folder / name
         if not (component / "config.json").is_file():
             continue  # not written (a linked part) or not a network
+        links.pop(name, None)  # a re-export wrote the part again: its old link may be stale, so look it up anew
         digest = weights_hash(component)
-        if name in links:  # a re-export into a linked folder wrote the part again: a stale link must not win
-            linked = (folder / links[name]).resolve()
-            if digest is not None and linked.is_dir() and weights_hash(linked) == digest:
-                shutil.rmtree(component)  # the same bytes as the link: the copy goes
-                continue
-            del links[name]  # different weights now: the link is out of date; look again below
         target = known.get((digest, class_name(component))) if digest else None
         if target is not None:
             links[name] = str(Path("..") / target.relative_to(library))

@@ -16,7 +16,7 @@ network's quality and starting from a blank image; it costs no parameters.
 ``fold=f`` (our choice, not the paper's) runs the whole net on f x f pixel blocks: both inputs are
 pixel-unshuffled by f (3 f^2 channels each), the encoder, 3CA and decoder work at 1/f of the resolution, and
 the decoder's last conv returns 3 f^2 channels that are pixel-shuffled back. With f = 4 on an x4 task that is the
-LQ's resolution: the paper's full 0.73 M-parameter layout then costs about a fifth of the FLOPs that a
+LQ's resolution: the paper's full 0.73 M-parameter layout then costs about a quarter of the FLOPs that a
 32-feature net at the HQ resolution costs, and its convolutions are wide enough to run near a plain conv stack's
 speed, where at the HQ resolution concatenations and additions over 1024 x 1024 maps took half the time.
 """
