@@ -311,6 +311,10 @@ def restore_tab(task, demo: gr.Blocks) -> None:
         method.change(ir_network_visible, [method, task_box], ir_network, api_visibility="private")
         locked = restore_button.click(lambda: gr.Button(interactive=False), None, restore_button,
                                       api_visibility="private", queue=False)
+        results = [slider, restored, metrics, cost, info]  # a refused run marks these "Error"; the next action unmarks
+        for fresh_start in (image_in.change, compare.click):
+            fresh_start(lambda: tuple(gr.skip() for _ in results), None, results, api_visibility="private",
+                        queue=False)
         confirmed = gr.State(None)  # the settings of a long run the visitor was asked about
         job = locked.then(ui_restore, [task_box, method, image_in, steps, seed, degrade, fit, ir_network, mask_in,
                                        steps_for, brush, confirmed, slider_left],

@@ -206,6 +206,18 @@ def test_a_non_image_upload_gets_the_apps_own_message(page, tmp_path):
     page.get_by_text("not an image this app can read").first.wait_for(timeout=60_000)
     page.wait_for_timeout(2000)  # the run has failed by now (reading the file is its first step)
     expect(button).to_be_enabled(timeout=30_000)  # before the fix it stayed grey for good
+    # the refused run marked the result outputs "Error"; a new photo is a fresh start and unmarks them
+    badges = page.locator(f"#tab-{task.id} .error, #tab-{task.id} [data-testid='error']").filter(visible=True)
+    expect(badges.first).to_be_visible(timeout=10_000)
+    good = tmp_path / "photo.png"
+    from PIL import Image
+
+    Image.new("RGB", (40, 32), (120, 80, 40)).save(good)
+    clear = upload.get_by_label("Clear")
+    if clear.count():
+        clear.first.click()
+    upload.locator("input[type=file]").set_input_files(str(good))
+    expect(badges).to_have_count(0, timeout=30_000)
 
 
 def test_leaderboard_opens_and_switches_metric(page):
