@@ -25,6 +25,10 @@ COLUMNS = (KEY + ["steps", "sampler", "nfe_detail", "n_images", "lq_size", "tflo
            + ["source", "weights", "code_version", "time", "citation", "notes"])
 
 
+# counts: written as whole numbers even where a column also has empty cells (pandas would write "4.0")
+INTEGER_COLUMNS = ["nfe", "tau", "steps", "n_images", "params", "threads", "processes"]
+
+
 def code_version() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
@@ -67,6 +71,10 @@ def write_results(rows: list[dict], path: str | os.PathLike) -> pd.DataFrame:
     else:
         merged = new
     merged = merged.sort_values(["task", "dataset", "method", "nfe"], kind="stable").reset_index(drop=True)
+    for column in INTEGER_COLUMNS:
+        numbers = pd.to_numeric(merged[column], errors="coerce")
+        if numbers.notna().sum() == merged[column].notna().sum() and (numbers.dropna() % 1 == 0).all():
+            merged[column] = numbers.astype("Int64")
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix + ".tmp")
     os.close(handle)

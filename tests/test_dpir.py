@@ -167,3 +167,27 @@ def test_the_folded_layout_is_the_papers_fusion_with_wider_ends():
     # the paper's 0.73 M, with the first and last conv 16x wider for the 4 x 4 blocks
     assert sum(p.numel() for p in net.parameters()) == 731_267 + 2 * 15 * 64 * 9 * 3 + 45
 
+
+
+def test_block_pattern_loss_sees_an_error_that_repeats_with_the_fold_not_a_natural_one():
+    """The training term that keeps a folded fusion net from painting a 4x4 dither (LPIPS-Alex rewards one): an
+    error locked to the block grid costs its full energy, an equally strong error that is not costs ~1/64 of it."""
+    from restorers.training.train_fusion import block_pattern_loss
+
+    generator = torch.Generator().manual_seed(0)
+    hq = torch.rand(2, 3, 128, 128, generator=generator)
+    dither = torch.randn(1, 3, 4, 4, generator=generator).repeat(2, 1, 32, 32) * 0.02
+    noise = torch.randn(2, 3, 128, 128, generator=generator) * dither.std()
+    locked, natural = (block_pattern_loss(hq + error, hq, 4).item() for error in (dither, noise))
+    assert locked == pytest.approx(dither.var(correction=0).item(), rel=0.05)
+    assert natural < locked / 30
+    assert block_pattern_loss(hq, hq, 4).item() == 0
+
+
+def test_chroma_error_counts_colour_and_ignores_brightness():
+    from restorers.training.train_fusion import chroma_error
+
+    hq = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    assert chroma_error(hq + 0.1, hq).item() < 1e-12  # a grey shift: brightness only
+    blue = torch.tensor([0.0, 0.0, 0.1]).view(1, 3, 1, 1)
+    assert chroma_error(hq + blue, hq).item() == pytest.approx((0.05 ** 2 + 0.0081312 ** 2) / 2, rel=1e-4)  # Cb, Cr

@@ -110,3 +110,19 @@ def test_dpir_sweep_records_tau_and_sampler(tmp_path):
     got = [(r["method"], r["tau"], r["sampler"], r["nfe"]) for r in rows]
     assert got == [("dpir", 4, "ddpm", 5), ("dpir", 4, "ddim", 3), ("ddpm", 1000, "ddim", 4)]
     assert all(r["dataset"] == "bench-crop32" for r in rows)
+
+
+def test_results_files_write_counts_as_whole_numbers(tmp_path):
+    """Merging a row whose step count is None (DP-IR's) into a shipped results file keeps every other row's counts
+    whole ("4", not "4.0")."""
+    import shutil
+
+    from leaderboard.results import RESULTS_DIR, read_results, write_results
+
+    path = tmp_path / "realsr_x4__heldout.csv"
+    shutil.copy(RESULTS_DIR / path.name, path)
+    row = read_results(path).query("method == 'dpir'").iloc[0].to_dict()
+    write_results([{**row, "tau": 100, "steps": None}], path)
+    merged = pd.read_csv(path, dtype=str)
+    assert merged["steps"].dropna().str.fullmatch(r"\d+").all(), merged["steps"].dropna().tolist()
+    assert merged["nfe"].str.fullmatch(r"\d+").all()

@@ -95,7 +95,9 @@ class SwinTransformerBlock(nn.Module):
         if s:
             y = torch.roll(y, shifts=(-s, -s), dims=(1, 2))
         y = y.reshape(b, h // ws, ws, w // ws, ws, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, ws * ws, c)
-        mask = shifted_window_mask(h, w, ws, s).to(x.device) if s else None
+        # traced (torch.export, torch.compile): built in the graph, neither taken from nor left in the cache
+        masks = shifted_window_mask.__wrapped__ if torch.compiler.is_compiling() else shifted_window_mask
+        mask = masks(h, w, ws, s).to(x.device) if s else None
         y = self.attn(y, mask)
         y = y.reshape(b, h // ws, w // ws, ws, ws, c).permute(0, 1, 3, 2, 4, 5).reshape(b, h, w, c)
         if s:

@@ -34,7 +34,7 @@ from ..nn.spandrel_network import SpandrelNetwork
 from ..registry import CHECKPOINTS, get_method
 from ..linked_components import link_duplicates
 from .loop import add_training_arguments, initialise_from, train, perceptual_loss
-from .checkpointing import strip_source_paths
+from .checkpointing import store_half, strip_source_paths
 from .ir_cache import CachedIRPairs
 from .pairs import task_pairs
 
@@ -50,9 +50,34 @@ def sample_timesteps(batch: int, generator: torch.Generator, tau_max: int, total
     return torch.where(torch.rand(batch, generator=generator) < FULL_RANGE_FRACTION, full, low)
 
 
+def block_pattern_loss(estimate: torch.Tensor, hq: torch.Tensor, fold: int, window: int = 8) -> torch.Tensor:
+    """Mean square of the part of the error that repeats with the fold's period.
+
+    A folded fusion net writes each f x f block from its own output channels, so it can paint a pattern that
+    repeats every f pixels; LPIPS-Alex rewards such a dither on flat areas (seen as a 4x4 checkerboard on a sky).
+    A natural image's error is not locked to the block grid: averaged per position in the block over
+    ``window`` x ``window`` blocks, the 16 positions agree, so what differs between them is the pattern.
+    """
+    error = F.pixel_unshuffle(estimate - hq, fold)  # (B, 3 f^2, h, w): channel c f^2 + position in the block
+    local = F.avg_pool2d(error, min(window, error.shape[-2], error.shape[-1]))
+    local = local.unflatten(1, (-1, fold * fold))
+    return (local - local.mean(dim=2, keepdim=True)).pow(2).mean()
+
+
+# BT.601 chroma (Cb, Cr) of an RGB image in [0, 1], without the offsets (an error has none)
+CHROMA = torch.tensor([[-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+
+
+def chroma_error(estimate: torch.Tensor, hq: torch.Tensor) -> torch.Tensor:
+    """Mean square of the error's colour part. LPIPS-Alex also rewards coloured speckle where the HQ has detail
+    the estimate lacks (seen as a blue-white halo around thin cables); true detail is mostly brightness."""
+    return torch.einsum("kc,bchw->bkhw", CHROMA.to(estimate), estimate - hq).pow(2).mean()
+
+
 def fusion_loss(fusion: FusionNet, ir_estimate: torch.Tensor, denoiser: DenoiserNet, scheduler: DPIRScheduler,
                 hq: torch.Tensor, generator: torch.Generator, tau_max: int, perceptual: torch.nn.Module | None = None,
-                perceptual_weight: float = 0.0, start_fraction: float = 0.0) -> torch.Tensor:
+                perceptual_weight: float = 0.0, start_fraction: float = 0.0,
+                pattern_weight: float = 0.0, chroma_weight: float = 0.0) -> torch.Tensor:
     """MSE of phi_F(x_IR, phi_D(x_t / sqrt(abar_t), sigma_t), t) to x_0 (+ ``perceptual_weight`` x LPIPS).
 
     ``start_fraction`` of the batch is not drawn from q(x_t | x_0) but is the sampler's own first state: t = tau
@@ -75,6 +100,10 @@ def fusion_loss(fusion: FusionNet, ir_estimate: torch.Tensor, denoiser: Denoiser
     loss = F.mse_loss(estimate, hq)
     if perceptual is not None and perceptual_weight:
         loss = loss + perceptual_weight * perceptual(estimate.clamp(0, 1) * 2 - 1, hq * 2 - 1).mean()
+    if pattern_weight and fusion.config.fold > 1:
+        loss = loss + pattern_weight * block_pattern_loss(estimate, hq, fusion.config.fold)
+    if chroma_weight:
+        loss = loss + chroma_weight * chroma_error(estimate, hq)
     return loss
 
 
@@ -92,6 +121,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="compute the IR network's answer once for this many crops and train on those "
                              "(0: fresh crops every step)")
     parser.add_argument("--lpips-weight", type=float, default=0.0, help="add this x LPIPS-Alex of the fused estimate")
+    parser.add_argument("--pattern-weight", type=float, default=0.0,
+                        help="add this x the mean square of the error's part that repeats with the fold's period "
+                             "(keeps a folded net from painting a block pattern for LPIPS)")
+    parser.add_argument("--chroma-weight", type=float, default=0.0,
+                        help="add this x the mean square of the error's colour (BT.601 Cb, Cr)")
     parser.add_argument("--tau-max", type=int, default=250, help="most of the training t are in [1, tau_max]")
     parser.add_argument("--tau", type=int, default=250, help="the exported pipeline's default tau")
     parser.add_argument("--start-fraction", type=float, default=0.0,
@@ -111,6 +145,8 @@ def main(argv: list[str] | None = None) -> None:
         + ([f"--cache-crops {args.cache_crops}"] if args.cache_crops else [])
         + ([f"--lpips-weight {args.lpips_weight:g}"] if args.lpips_weight else [])
         + ([f"--start-fraction {args.start_fraction:g}"] if args.start_fraction else [])
+        + ([f"--pattern-weight {args.pattern_weight:g}"] if args.pattern_weight else [])
+        + ([f"--chroma-weight {args.chroma_weight:g}"] if args.chroma_weight else [])
         + ([f"--fold {args.fold}"] if args.fold > 1 else []))
 
     if args.ir_package:
@@ -128,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     def loss_fn(model, hq, lq_or_ir, generator):
         ir_estimate = lq_or_ir if args.cache_crops else ir_network(lq_or_ir).clamp(0.0, 1.0)
         return fusion_loss(model, ir_estimate, denoiser, scheduler, hq, generator, args.tau_max, perceptual,
-                           args.lpips_weight, args.start_fraction)
+                           args.lpips_weight, args.start_fraction, args.pattern_weight, args.chroma_weight)
 
     def cached(pairs, log):
         return CachedIRPairs(pairs, ir_network, args.cache_crops, Path(args.run_dir) / "ir_cache.safetensors",
@@ -142,6 +178,7 @@ def main(argv: list[str] | None = None) -> None:
         strip_source_paths(args.out)
         if Path(args.out).resolve().parent == CHECKPOINTS.resolve():  # embedded: name the shipped frozen parts
             link_duplicates(args.out, CHECKPOINTS)
+            store_half(args.out)  # the assets budget; computed in float32 after loading
 
     train(fusion, loss_fn, export, args, stages, scale=scale, degrade=degrade,
           make_sampler=cached if args.cache_crops else None)
