@@ -191,3 +191,11 @@ def test_chroma_error_counts_colour_and_ignores_brightness():
     assert chroma_error(hq + 0.1, hq).item() < 1e-12  # a grey shift: brightness only
     blue = torch.tensor([0.0, 0.0, 0.1]).view(1, 3, 1, 1)
     assert chroma_error(hq + blue, hq).item() == pytest.approx((0.05 ** 2 + 0.0081312 ** 2) / 2, rel=1e-4)  # Cb, Cr
+
+
+def test_the_block_pattern_term_is_refused_for_an_unfolded_fusion_net(capsys):
+    from restorers.training.train_fusion import main
+
+    with pytest.raises(SystemExit):
+        main(["--pattern-weight", "200", "--run-dir", "unused", "--out", "unused"])
+    assert "needs --fold above 1" in capsys.readouterr().err

@@ -100,7 +100,7 @@ def fusion_loss(fusion: FusionNet, ir_estimate: torch.Tensor, denoiser: Denoiser
     loss = F.mse_loss(estimate, hq)
     if perceptual is not None and perceptual_weight:
         loss = loss + perceptual_weight * perceptual(estimate.clamp(0, 1) * 2 - 1, hq * 2 - 1).mean()
-    if pattern_weight and fusion.config.fold > 1:
+    if pattern_weight:
         loss = loss + pattern_weight * block_pattern_loss(estimate, hq, fusion.config.fold)
     if chroma_weight:
         loss = loss + chroma_weight * chroma_error(estimate, hq)
@@ -136,6 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--default-steps", type=int, default=None,
                         help="the exported pipeline's default steps after the jump (fewer than tau: DDIM)")
     args = parser.parse_args(argv)
+    if args.pattern_weight and args.fold == 1:
+        parser.error("--pattern-weight needs --fold above 1: an unfolded net has no block period to repeat")
     scale, degrade = task_pairs(args.task)
     args.trainer = "restorers.training.train_fusion"
     args.trainer_args = " ".join(
