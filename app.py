@@ -17,7 +17,7 @@ import gradio as gr
 from PIL import Image
 
 import restorers
-from leaderboard import ab_view, forecast, result_text, serving, sweep_panel
+from leaderboard import ab_view, forecast, page_script, result_text, serving, sweep_panel
 from leaderboard.burst_demo import burst_tab
 from leaderboard.leaderboard_tab import leaderboard_tab
 from leaderboard.page_errors import quiet_when_stopped, user_errors
@@ -384,4 +384,4 @@ if __name__ == "__main__":
     demo.queue(max_size=64).launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                                    server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), show_error=True,
                                    allowed_paths=[str(serving.OUTPUT_DIR)],  # the A|B view's images
-                                   css=result_text.GALLERY_CSS)
+                                   css=result_text.GALLERY_CSS, js=page_script.PAGE_JS)

@@ -144,7 +144,16 @@ def test_compare_view_runs_every_method_and_zooms(page):
         assert table.get_by_text(title, exact=True).count() >= 1, title
     zoom = panel.locator(f"#zoom-gallery-{task.id} img")
     assert zoom.count() == 0  # nothing picked yet
-    panel.locator(f"#preview-{task.id} img").first.click(position={"x": 40, "y": 40})
+    # a click beside the picture, in the preview's letterbox, zooms on the picture's nearest edge (Gradio alone
+    # reports no point there, and nothing happened)
+    preview = panel.locator(f"#preview-{task.id} .image-container").first
+    spot = preview.evaluate(
+        "c => { const i = c.querySelector('img'), r = i.getBoundingClientRect(), b = c.getBoundingClientRect();"
+        " const s = Math.min(r.width / i.naturalWidth, r.height / i.naturalHeight, 1);"
+        " const left = r.left + (r.width - i.naturalWidth * s) / 2, top = r.top + (r.height - i.naturalHeight * s) / 2;"
+        " return {gap: left - b.left, x: (left - b.left) / 2, y: top - b.top + i.naturalHeight * s / 2}; }")
+    assert spot["gap"] > 8, spot  # the example is narrower than the preview's box
+    preview.click(position={"x": spot["x"], "y": spot["y"]})
     zoom.first.wait_for(timeout=60_000)
     # the click's effect: one crop per compared image (the input, the HQ when it is known, every method)
     assert zoom.count() >= len(methods) + 1, zoom.count()
@@ -156,6 +165,9 @@ def test_compare_view_runs_every_method_and_zooms(page):
     assert captions.count() >= 2 * len(methods)
     cut = captions.evaluate_all("els => els.filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)")
     assert not cut, f"captions cut short: {cut}"
+    clipped = panel.locator(f"#compare-gallery-{task.id} .grid-wrap, #zoom-gallery-{task.id} .grid-wrap").evaluate_all(
+        "els => els.filter(e => e.scrollHeight > e.clientHeight + 1).map(e => [e.clientHeight, e.scrollHeight])")
+    assert not clipped, f"a gallery shows only part of its rows: {clipped}"
     page.screenshot(path=str(page.shots / "compare.png"), full_page=True)
 
     # the A|B view: the first result against the HQ, both served and decoded, zoomed and panned together
