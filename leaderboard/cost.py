@@ -119,6 +119,27 @@ def call_signature(args: tuple, kwargs: dict) -> tuple:
     return str(spec), tuple((tuple(x.shape), x.dtype) if isinstance(x, torch.Tensor) else repr(x) for x in leaves)
 
 
+class _NoModuleTracking:
+    """Stands in for ``FlopCounterMode``'s module tracker, whose process-wide module hooks a compiled network
+    running meanwhile in another thread (a visitor's restore while the page estimates the next one) takes as a
+    change of its graph, so Dynamo compiled it again (a minute) inside that visitor's run. Only totals are read."""
+
+    parents = frozenset({"Global"})
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def totals_only_flop_counter() -> FlopCounterMode:
+    """A FLOP counter that installs no global module hooks (its totals are ``FlopCounterMode``'s own)."""
+    counter = FlopCounterMode(display=False)
+    counter.mod_tracker = _NoModuleTracking()
+    return counter
+
+
 def _count_one(clone: RestorationPipeline, shape: tuple, num_inference_steps: int | None) -> tuple[float, float, int]:
     """(all FLOPs, FLOPs inside the step networks, step-network calls) of one untiled ``restore_tensor``.
 
@@ -126,7 +147,7 @@ def _count_one(clone: RestorationPipeline, shape: tuple, num_inference_steps: in
     its FLOPs are counted once and added again for each repeat; the repeat returns fresh meta tensors of the
     first call's shapes instead of tracing the network again (the counter's Python dispatch is the slow part)."""
     inside = {"flops": 0.0, "calls": 0, "start": 0.0, "repeated": 0.0}
-    with FlopCounterMode(display=False) as counter:
+    with totals_only_flop_counter() as counter:
         def before(*_):
             inside["start"] = counter.get_total_flops()
 

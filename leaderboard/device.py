@@ -3,13 +3,14 @@
 The demo runs on the GPU when there is one (``torch.cuda``; on a ZeroGPU Space ``spaces`` lends one for each
 run), else on the CPU; ``RESTORERS_DEVICE`` overrides the choice (``cpu``, ``cuda``, ``cuda:1``).
 
-``RESTORERS_DEMO_COMPILE=1`` makes the demo run the methods that offer a compiled mode (ResShift, DiffIR, DP-IR)
-compiled for their fixed tile shape on the CPU (:meth:`restorers.pipeline.RestorationPipeline.enable_compile`
-with ``tiles_only``): large photos are restored in same-sized windows, so one compilation serves every large photo
-of a server's life. It is off by default because it did not pay on the machine it was measured on
-(``benchmarks/compiled_demo.py``, README): the fast compiled code freezes the weights into oneDNN's packed
-layout, which Inductor's disk caches refuse to store, so every start compiles again (a minute and a half for
-ResShift), for 0.89x of the eager time afterwards.
+On the CPU the demo runs ResShift compiled for its fixed tile shape
+(:meth:`restorers.pipeline.RestorationPipeline.enable_compile` with ``tiles_only``): large photos are restored in
+same-sized windows, so one compilation serves every large photo of a server's life, and Inductor's disk cache
+keeps the generated code across restarts. Measured with ``benchmarks/compiled_demo.py`` (README): 0.8x of the
+eager time for a large photo; a first start compiles for about a minute, a restart for about 15 s, both at the
+server's start (:func:`leaderboard.serving.compile_landing_pipeline`) for the landing tab. ``RESTORERS_DEMO_COMPILE``
+chooses: ``0`` none, ``1`` every method with a compiled mode (DiffIR's compiled code was slower than its eager
+code here), or method names separated by commas; unset, ``resshift``.
 """
 
 from __future__ import annotations
@@ -52,9 +53,22 @@ def device_name(device: str) -> str:
     return f"CPU ({cpu_model()}, {torch.get_num_threads()} threads)"
 
 
-def demo_compiles(device: str) -> bool:
-    """Whether the demo compiles tile-shaped calls (CPU only, when ``RESTORERS_DEMO_COMPILE=1``)."""
-    value = os.environ.get("RESTORERS_DEMO_COMPILE", "0").strip().lower()
-    if value not in ("0", "1", "false", "true", "off", "on", "no", "yes"):
-        raise ValueError(f"RESTORERS_DEMO_COMPILE={value!r}: use 1 (compile tile-shaped calls) or 0 (never)")
-    return torch.device(device).type == "cpu" and value in ("1", "true", "on", "yes")
+DEMO_COMPILE_DEFAULT = "resshift"
+
+
+def demo_compiles(device: str, method: str) -> bool:
+    """Whether the demo compiles ``method``'s tile-shaped calls (on the CPU only; ``RESTORERS_DEMO_COMPILE``)."""
+    import restorers
+
+    value = os.environ.get("RESTORERS_DEMO_COMPILE", DEMO_COMPILE_DEFAULT).strip().lower()
+    if value in ("1", "true", "on", "yes", "all"):
+        chosen = set(restorers.list_methods())
+    elif value in ("0", "false", "off", "no", "none", ""):
+        chosen = set()
+    else:
+        chosen = {name.strip() for name in value.split(",") if name.strip()}
+        unknown = sorted(chosen - set(restorers.list_methods()))
+        if unknown:
+            raise ValueError(f"RESTORERS_DEMO_COMPILE={value!r}: {', '.join(unknown)} is not a method; use 1 (every "
+                             f"method with a compiled mode), 0 (none) or method names separated by commas")
+    return torch.device(device).type == "cpu" and method in chosen

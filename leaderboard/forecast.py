@@ -23,8 +23,9 @@ from .serving import (
 )
 
 
-# with RESTORERS_DEMO_COMPILE=1 a large photo is restored in tiles, compiled for their one shape by the first such
-# run after a start: one to two minutes per method (benchmarks/compiled_demo.py)
+# a method the demo compiles (leaderboard.device.demo_compiles) restores a large photo in tiles, compiled for their
+# one shape by the first such run after a start unless the start compiled it already (the landing tab's default):
+# about a minute per method on a first start, about 15 s after a restart (benchmarks/compiled_demo.py)
 COMPILE_NOTE = " + compiling once for large photos"
 
 
@@ -58,12 +59,18 @@ def restore_plan(task_id: str, method: str, image, steps, degrade_first: bool, f
             pipe.compile_pending(height, width))
 
 
+def plan_of(task: str, method: str, image, steps, degrade_first: bool, fit: str, ir_network) -> tuple[float | None,
+                                                                                                       bool]:
+    """:func:`restore_plan`, or (None, False) when it cannot be estimated (no image yet, a refusal to come)."""
+    try:
+        return restore_plan(task, method, image, steps, degrade_first, fit, ir_network)
+    except RequestError:
+        return None, False
+
+
 def estimate_of(task: str, method: str, image, steps, degrade_first: bool, fit: str, ir_network) -> float | None:
     """Seconds a run will take, or None when it cannot be estimated (no image yet, a refusal to come)."""
-    try:
-        return restore_estimate(task, method, image, steps, degrade_first, fit, ir_network)
-    except RequestError:
-        return None
+    return plan_of(task, method, image, steps, degrade_first, fit, ir_network)[0]
 
 
 def restore_button_text(task: str, method: str, image, steps, degrade_first: bool, fit: str,
@@ -83,10 +90,11 @@ def compare_button_text(task: str, image, degrade_first: bool, fit: str, ir_netw
     count = f"{len(methods)} method{'s' * (len(methods) != 1)}"
     if not image:
         return f"Compare {count}"
-    times = [estimate_of(task, m, image, None, degrade_first, fit, ir_network) for m in methods]
-    known = [t for t in times if t is not None]
+    plans = [plan_of(task, m, image, None, degrade_first, fit, ir_network) for m in methods]
+    known = [seconds for seconds, _ in plans if seconds is not None]
     total = duration_text(sum(known)) if known else duration_text(None)
-    return f"Compare {count} ({total}{' + unknown' if len(known) < len(times) and known else ''})"
+    compiles = COMPILE_NOTE if any(compiles for _, compiles in plans) else ""
+    return f"Compare {count} ({total}{' + unknown' if len(known) < len(plans) and known else ''}{compiles})"
 
 
 def long_run_question(task: str, method: str, image, steps, degrade_first: bool, fit: str,

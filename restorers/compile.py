@@ -1,9 +1,10 @@
 """Opt-in ahead-of-time speed for CPU inference: ``torch.compile`` (Inductor) with weight freezing.
 
-Freezing lets Inductor treat the weights as constants: convolution weights are pre-packed once for oneDNN, and
-the elementwise work around them (GroupNorm, SiLU, residual adds, window shuffles) is fused into few loops. On
-this project's 2-core CPU that makes ResShift's sampler about a quarter faster at fp32 (``benchmarks/
-resshift_speed.py``), with outputs that stay as close to the exact (float64) result as eager fp32's.
+Freezing lets Inductor treat the weights as constants (folded, laid out once), and the elementwise work around
+the convolutions (GroupNorm, SiLU, residual adds, window shuffles) is fused into few loops. The weights stay plain
+tensors, not oneDNN-packed ones (:data:`FROZEN_UNPACKED`). On this project's 2-core CPU that makes ResShift's
+sampler about a fifth faster at fp32 (``benchmarks/resshift_speed.py``, ``benchmarks/compiled_demo.py``), with
+outputs that stay as close to the exact (float64) result as eager fp32's.
 
 Inside the compiled code the upsamplers (nearest x2, then a 3x3 convolution) run as one transposed convolution
 with 16/36 of the work (:mod:`restorers.nn.transposed_upsampling`); the eager code is left as the model defines
@@ -11,11 +12,10 @@ it, so FLOP counts (taken eagerly, on the meta device) stay those of the model a
 
 The price is compiling: one to two minutes per input shape on the first call, so it pays off in sweeps over
 many same-sized images. A demo sees every size once, so it can compile only tile-shaped calls (``tiles_only``: a
-large photo is restored in fixed-size windows, :mod:`restorers.tiling`). Inductor's on-disk caches (under
-``TORCHINDUCTOR_CACHE_DIR``, pointed at the project's cache folder) do not help here: they refuse graphs with frozen
-weights ("mkldnn tensors unpickleable", "Cannot cache a graph with freezing enabled"), so each process compiles
-again; without freezing the caches hit (a restart compiles in seconds) but the code is slower than eager on this
-project's CPU (``benchmarks/compiled_demo.py``). Only inference is compiled: a call with
+large photo is restored in fixed-size windows, :mod:`restorers.tiling`). Inductor's FX-graph cache on disk (under
+``TORCHINDUCTOR_CACHE_DIR``, pointed at the project's cache folder) stores these frozen graphs' generated code, so a
+restarted process skips the C++ compilation; it still traces the model again (AOTAutograd's cache refuses frozen
+graphs), about 15 s for ResShift where the first start took over a minute. Only inference is compiled: a call with
 autograd on, on another device than the CPU, or under a dispatch mode (FLOP counting on the meta device) runs the
 eager function, so cost measurement and training never see the compiled graph.
 """
@@ -48,6 +48,13 @@ def eager_calls():
     finally:
         _COMPILED_CALLS.reset(token)
 
+
+# frozen weights, kept as plain tensors rather than packed into oneDNN's layout: on this project's CPU the packed
+# code was slower than eager (ResShift's UNet at its tile: packed 1.02 s, eager 0.96 s, plain 0.76 s), and packed
+# (mkldnn) tensors cannot be pickled, so Inductor's disk cache refused every frozen graph. One compile thread: a pool
+# of compiler processes started with the compilation kept importing torch while the next photo ran, and cost a
+# large photo after a restart 7 s of its 40 (benchmarks/compiled_demo.py)
+FROZEN_UNPACKED = {"freezing": True, "cpp.weight_prepack": False, "compile_threads": 1}
 
 # compiled calls on an input signature their function had not seen: they compile before they run, so their time is no measure of speed (the demo leaves it out of its estimates)
 _FIRST_CALLS = {"seconds": 0.0}
@@ -84,7 +91,7 @@ def compile_for_cpu_inference(function: Callable,
         started = time.perf_counter()
         try:
             # freezing is read when a graph is (re)compiled, i.e. inside this call
-            with inductor_config.patch(freezing=True), (rewrite() if rewrite is not None else nullcontext()):
+            with inductor_config.patch(FROZEN_UNPACKED), (rewrite() if rewrite is not None else nullcontext()):
                 result = compiled(*args, **kwargs)
             if signature not in seen:
                 seen.add(signature)

@@ -49,6 +49,16 @@ def test_a_compiled_pipeline_equals_the_eager_one_and_still_counts_its_calls(tmp
     handle.remove()
     assert len(calls) == 4  # NFE is still measured by hooks on the module
     assert abs(fast - eager).max() < 1e-5
+    # the demo's Stop checks (new hooks for every visitor's run) must not make Dynamo compile the network again
+    from torch._dynamo.utils import counters
+
+    from leaderboard import serving
+
+    frames = counters["frames"]["total"]
+    for session in ("first visitor", "second visitor"):
+        with serving.stop_hooks(pipe, session):
+            pipe(image=image, generator=torch.Generator().manual_seed(3), output_type="np")
+    assert counters["frames"]["total"] == frames
     pipe.save_pretrained(tmp_path / "saved", safe_serialization=True)  # the instance attributes are not saved
     reloaded = type(pipe).from_pretrained(tmp_path / "saved")
     assert not hasattr(reloaded.unet.forward, "eager")
@@ -106,3 +116,26 @@ def test_a_compiler_failure_falls_back_to_eager_for_good(monkeypatch):
     assert attempts == [1] and "backend compiler failed" in str(run.compile_error())
     with torch.no_grad(), __import__("pytest").raises(TypeError):
         compile_module.compile_for_cpu_inference(lambda x: x + 1)("not a tensor")  # the input's own error
+
+
+def test_compile_tile_now_compiles_the_tile_shape_once_and_then_nothing(monkeypatch):
+    """A server's start-up compile: tile-shaped windows through the compiled code, so a visitor's first large
+    photo finds it compiled (the Restore button stops saying it compiles first)."""
+    shapes = []
+
+    def fake_compile(function, dynamic=None):
+        def compiled(*args, **kwargs):
+            shapes.append(tuple(args[0].shape))
+            return function(*args, **kwargs)
+        return compiled
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    pipe = make_tiny_pipeline()
+    pipe.default_tile, pipe.default_overlap, pipe.max_untiled_pixels = 16, 4, 16 * 16  # small tiles: a fast test
+    pipe.enable_compile(tiles_only=True)
+    assert pipe.compile_pending(64, 64)
+    assert pipe.compile_tile_now() > 0
+    assert shapes and len(set(shapes)) == 1 and not pipe.compile_pending(64, 64)
+    count = len(shapes)
+    assert pipe.compile_tile_now() == 0.0 and len(shapes) == count  # nothing pending: nothing runs
+    assert make_tiny_pipeline().compile_tile_now() == 0.0  # not compiled at all: nothing to do

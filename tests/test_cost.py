@@ -161,3 +161,26 @@ def test_an_estimate_extrapolates_other_step_counts_from_one_count(tiny_pipeline
 def make_tiny_copy(pipe):
     """A pipeline object of its own (the FLOP cache is per object), sharing the tiny networks."""
     return type(pipe)(unet=pipe.unet, scheduler=pipe.scheduler, vqvae=None, sf=4, latent_factor=4)
+
+
+def test_counting_flops_installs_no_process_wide_module_hooks(tiny_pipeline, monkeypatch):
+    """Global module hooks made Dynamo recompile a compiled network running in another thread meanwhile (a
+    visitor's restore while the page counted FLOPs for its estimate); the totals stay FlopCounterMode's."""
+    import torch.nn.modules.module as module_state
+    from torch.utils.module_tracker import ModuleTracker
+
+    from leaderboard.cost import totals_only_flop_counter
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.Conv2d(8, 3, 1))
+    x = torch.rand(1, 3, 16, 16)
+    with FlopCounterMode(display=False) as reference:
+        net(x)
+    with totals_only_flop_counter() as counter:
+        assert not module_state._global_forward_hooks and not module_state._global_forward_pre_hooks
+        net(x)
+    assert counter.get_total_flops() == reference.get_total_flops() > 0
+    entered = []
+    original = ModuleTracker.__enter__
+    monkeypatch.setattr(ModuleTracker, "__enter__", lambda self: entered.append(1) or original(self))
+    count_flops(tiny_pipeline, 24, 20, None)  # a size no other test counted (the counts are cached)
+    assert entered == []

@@ -392,14 +392,35 @@ def test_the_demo_compiles_resshift_for_its_tile_shape_only_on_the_cpu(monkeypat
     assert hasattr(pipe.unet.forward, "eager") and pipe.__dict__["_compile_tiles_only"]
     regression = serving._load.__wrapped__(serving.choice_of("regression", "sr_x4"), "sr_x4", None)
     assert not regression.compile_targets  # a method without a compiled mode is left as it is
-    assert demo_compiles("cpu") and not demo_compiles("cuda")
+    assert demo_compiles("cpu", "diffir") and not demo_compiles("cuda", "resshift")
     monkeypatch.setenv("RESTORERS_DEMO_COMPILE", "0")
-    assert not demo_compiles("cpu")
-    monkeypatch.delenv("RESTORERS_DEMO_COMPILE")
-    assert not demo_compiles("cpu")  # off unless asked for (it did not pay here: benchmarks/compiled_demo.py)
-    monkeypatch.setenv("RESTORERS_DEMO_COMPILE", "maybe")
-    with pytest.raises(ValueError, match="use 1 .* or 0"):
-        demo_compiles("cpu")
+    assert not demo_compiles("cpu", "resshift")
+    monkeypatch.delenv("RESTORERS_DEMO_COMPILE")  # the default: ResShift only (0.8x eager, README)
+    assert demo_compiles("cpu", "resshift") and not demo_compiles("cpu", "diffir")
+    monkeypatch.setenv("RESTORERS_DEMO_COMPILE", "resshift, dpir")
+    assert demo_compiles("cpu", "dpir") and not demo_compiles("cpu", "diffir")
+    monkeypatch.setenv("RESTORERS_DEMO_COMPILE", "resshift,maybe")
+    with pytest.raises(ValueError, match="maybe is not a method"):
+        demo_compiles("cpu", "resshift")
+
+
+def test_the_server_compiles_its_landing_tile_at_the_start_holding_the_run_lock(monkeypatch):
+    """The landing tab's default method is compiled in the background at start, one run at a time with visitors'
+    runs; a method the demo does not compile is not touched."""
+    calls = []
+
+    class Pipe:
+        def compile_tile_now(self):
+            calls.append(serving.RUN_LOCK.locked())
+            return 1.5
+
+    monkeypatch.setattr(serving, "get_pipeline", lambda choice, task_id: Pipe())
+    monkeypatch.setenv("RESTORERS_DEMO_COMPILE", "resshift")
+    thread = serving.compile_landing_pipeline("sr_x4")
+    thread.join(timeout=30)
+    assert calls == [True]
+    monkeypatch.setenv("RESTORERS_DEMO_COMPILE", "0")
+    assert serving.compile_landing_pipeline("sr_x4") is None and calls == [True]
 
 
 def test_the_restore_button_says_when_a_large_photo_compiles_first(monkeypatch, tmp_path):
@@ -415,6 +436,10 @@ def test_the_restore_button_says_when_a_large_photo_compiles_first(monkeypatch, 
         assert text.startswith("Restore (about") and text.endswith(forecast.COMPILE_NOTE + ")")
         assert forecast.COMPILE_NOTE not in forecast.restore_button_text("sr_x4", "resshift", str(small), 4, False,
                                                                          "refuse")
+        assert forecast.compare_button_text("sr_x4", str(large), False, "refuse", None, ["bicubic", "resshift"]) \
+            .endswith(forecast.COMPILE_NOTE + ")")  # a Compare that compiles first says so too
+        assert forecast.COMPILE_NOTE not in forecast.compare_button_text("sr_x4", str(small), False, "refuse", None,
+                                                                         ["bicubic", "resshift"])
     finally:
         serving._load.cache_clear()
 
@@ -427,3 +452,24 @@ def test_a_refusal_reaches_the_page_as_a_sentence():
         "Upload at least 2 raw frames (one 16-bit PNG each); got 1."
     assert as_sentence(RequestError("Stopped.")) == "Stopped."
     assert as_sentence("which one?") == "Which one?"
+
+
+def test_a_first_large_photo_compiles_outside_the_pages_progress_tracking():
+    """Inside a page's request Gradio's tqdm tracking counts the compiler's own hidden progress bars as the run's
+    and broke the sampler's step loop ("int() argument must be ... not 'tuple'"): the tile shape is compiled apart."""
+    import gradio as gr
+    from gradio.context import LocalContext
+
+    seen = []
+
+    class Pipe:
+        def compile_tile_now(self):
+            seen.append(LocalContext.progress.get(None))
+            return 1.0
+
+    token = LocalContext.progress.set(gr.Progress(track_tqdm=True))  # as inside a request with a progress bar
+    try:
+        serving.compile_tile_apart(Pipe())
+    finally:
+        LocalContext.progress.reset(token)
+    assert seen == [None]
