@@ -66,9 +66,8 @@ def test_a_compiled_pipeline_equals_the_eager_one_and_still_counts_its_calls(tmp
     assert not hasattr(pipe.unet.forward, "eager") and "forward" not in vars(pipe.unet)
 
 
-def test_tiles_only_compiles_the_tile_windows_and_runs_other_sizes_eagerly(monkeypatch, tmp_path):
-    """The demo's setting: one fixed tile shape is compiled, an untiled photo of any size never triggers a compile;
-    the compiled code finds its on-disk cache under the project's cache folder."""
+def record_compiled_shapes(monkeypatch) -> list:
+    """``torch.compile`` replaced by a pass-through that records the first input's shape of every compiled call."""
     shapes = []
 
     def fake_compile(function, dynamic=None):
@@ -78,6 +77,13 @@ def test_tiles_only_compiles_the_tile_windows_and_runs_other_sizes_eagerly(monke
         return compiled
 
     monkeypatch.setattr(torch, "compile", fake_compile)
+    return shapes
+
+
+def test_tiles_only_compiles_the_tile_windows_and_runs_other_sizes_eagerly(monkeypatch, tmp_path):
+    """The demo's setting: one fixed tile shape is compiled, an untiled photo of any size never triggers a compile;
+    the compiled code finds its on-disk cache under the project's cache folder."""
+    shapes = record_compiled_shapes(monkeypatch)
     monkeypatch.setenv("RESTORERS_CACHE", str(tmp_path))
     monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
     pipe = make_tiny_pipeline().enable_compile(tiles_only=True)
@@ -121,15 +127,7 @@ def test_a_compiler_failure_falls_back_to_eager_for_good(monkeypatch):
 def test_compile_tile_now_compiles_the_tile_shape_once_and_then_nothing(monkeypatch):
     """A server's start-up compile: tile-shaped windows through the compiled code, so a visitor's first large
     photo finds it compiled (the Restore button stops saying it compiles first)."""
-    shapes = []
-
-    def fake_compile(function, dynamic=None):
-        def compiled(*args, **kwargs):
-            shapes.append(tuple(args[0].shape))
-            return function(*args, **kwargs)
-        return compiled
-
-    monkeypatch.setattr(torch, "compile", fake_compile)
+    shapes = record_compiled_shapes(monkeypatch)
     pipe = make_tiny_pipeline()
     pipe.default_tile, pipe.default_overlap, pipe.max_untiled_pixels = 16, 4, 16 * 16  # small tiles: a fast test
     pipe.enable_compile(tiles_only=True)
