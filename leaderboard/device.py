@@ -6,8 +6,8 @@ run), else on the CPU; ``RESTORERS_DEVICE`` overrides the choice (``cpu``, ``cud
 On the CPU the demo runs ResShift compiled for its fixed tile shape
 (:meth:`restorers.pipeline.RestorationPipeline.enable_compile` with ``tiles_only``): large photos are restored in
 same-sized windows, so one compilation serves every large photo of a server's life, and Inductor's disk cache
-keeps the generated code across restarts. Measured with ``benchmarks/compiled_demo.py`` (README): 0.8x of the
-eager time for a large photo; a first start compiles for about a minute, a restart for about 15 s, both at the
+keeps the generated code across restarts. Measured with ``benchmarks/compiled_demo.py`` (README): a large photo
+after a restart takes 0.88-0.89x of its eager time; a first start compiles for 76-83 s, a restart for 20-29 s, at the
 server's start (:func:`leaderboard.serving.compile_landing_pipeline`) for the landing tab. ``RESTORERS_DEMO_COMPILE``
 chooses: ``0`` none, ``1`` every method with a compiled mode (DiffIR's compiled code was slower than its eager
 code here), or method names separated by commas; unset, ``resshift``.

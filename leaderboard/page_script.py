@@ -16,7 +16,8 @@ PAGE_JS = """
     if (!box) return;
     const img = box.querySelector('img');
     const frame = img && img.closest('button');
-    if (!frame || !img.naturalWidth || (event.target.closest('button') && event.target.closest('button') !== frame)) return;
+    const clicked = event.target.closest('button');  // the preview's own icons (download, full screen) stay theirs
+    if (!frame || !img.naturalWidth || (clicked && clicked !== frame)) return;
     // where the picture is drawn: Gradio's own arithmetic (contained, never enlarged, centred in the img box)
     const r = img.getBoundingClientRect();
     const scale = Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight, 1);

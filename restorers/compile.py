@@ -2,9 +2,9 @@
 
 Freezing lets Inductor treat the weights as constants (folded, laid out once), and the elementwise work around
 the convolutions (GroupNorm, SiLU, residual adds, window shuffles) is fused into few loops. The weights stay plain
-tensors, not oneDNN-packed ones (:data:`FROZEN_UNPACKED`). On this project's 2-core CPU that makes ResShift's
-sampler about a fifth faster at fp32 (``benchmarks/resshift_speed.py``, ``benchmarks/compiled_demo.py``), with
-outputs that stay as close to the exact (float64) result as eager fp32's.
+tensors, not oneDNN-packed ones (:data:`FROZEN_UNPACKED`). On this project's 2-core CPU a large photo through
+ResShift's compiled tiles took 0.80-0.91x of its eager time (``benchmarks/compiled_demo.py``), with outputs within
+7e-7 of eager fp32's.
 
 Inside the compiled code the upsamplers (nearest x2, then a 3x3 convolution) run as one transposed convolution
 with 16/36 of the work (:mod:`restorers.nn.transposed_upsampling`); the eager code is left as the model defines
@@ -15,7 +15,7 @@ many same-sized images. A demo sees every size once, so it can compile only tile
 large photo is restored in fixed-size windows, :mod:`restorers.tiling`). Inductor's FX-graph cache on disk (under
 ``TORCHINDUCTOR_CACHE_DIR``, pointed at the project's cache folder) stores these frozen graphs' generated code, so a
 restarted process skips the C++ compilation; it still traces the model again (AOTAutograd's cache refuses frozen
-graphs), about 15 s for ResShift where the first start took over a minute. Only inference is compiled: a call with
+graphs): 20-29 s for ResShift where the first start took 76-83 s. Only inference is compiled: a call with
 autograd on, on another device than the CPU, or under a dispatch mode (FLOP counting on the meta device) runs the
 eager function, so cost measurement and training never see the compiled graph.
 """
