@@ -7,6 +7,10 @@ the meta device), the best wall time of ``--repeats`` runs after a warm-up, the 
 speed as a share of what a 64-channel 3x3 convolution stack reaches here (timed right before each method, so a
 busy machine slows both; each side takes its best timing). Issue 18 asks for >= 70% for every network pipeline at 256 x 256.
 
+``--parts``: one more restore, with each network entry point the pipeline declares (``compile_targets``) timed
+and its FLOPs counted, so the table says which network keeps a pipeline below the conv stack; what runs outside
+them (resampling, padding, the sampler's arithmetic) is the "outside the networks" line.
+
 ``--compiled``: the methods that offer it run compiled (``pipe.enable_compile()``, Inductor with frozen weights, as
 the demo runs large photos tile by tile); the compilation is in the untimed warm-up and printed separately.
 """
@@ -24,7 +28,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import restorers
-from leaderboard.cost import count_flops
+from leaderboard.cost import count_flops, totals_only_flop_counter
 from leaderboard.device import device_name
 from leaderboard.estimate import _REFERENCE, reference_speed
 from leaderboard.speed import noise_image
@@ -40,6 +44,36 @@ def conv_stack_speed(device: str, timings: int = 8) -> float:
     return max(speeds)
 
 
+def network_parts(pipe, restore) -> tuple[dict[str, float], dict[str, float], float]:
+    """(seconds, FLOPs) per declared network entry point over one restore, and that restore's wall time."""
+    seconds, flops = {}, {}
+    patched = []
+    for name, methods in pipe.compile_targets.items():
+        module = getattr(pipe, name, None)
+        for method in methods if module is not None else ():  # (a pixel-space ResShift has no autoencoder)
+            key, original = f"{name}.{method}" if method != "forward" else name, getattr(module, method)
+
+            def measured(*args, _original=original, _key=key, **kwargs):
+                counter = totals_only_flop_counter()
+                started = time.perf_counter()
+                with counter:
+                    out = _original(*args, **kwargs)
+                seconds[_key] = seconds.get(_key, 0.0) + time.perf_counter() - started
+                flops[_key] = flops.get(_key, 0.0) + counter.get_total_flops()
+                return out
+
+            setattr(module, method, measured)  # the instance attribute shadows the class's method for this run
+            patched.append((module, method))
+    try:
+        started = time.perf_counter()
+        restore()
+        total = time.perf_counter() - started
+    finally:
+        for module, method in patched:
+            delattr(module, method)
+    return seconds, flops, total
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--methods", default="resshift,dpir,diffir")
@@ -48,6 +82,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--compiled", action="store_true", help="compile the methods that offer it first")
+    parser.add_argument("--parts", action="store_true", help="also time and count each network of a pipeline")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in (args.size.split("x") if "x" in args.size else (args.size, args.size)))
     print(f"device: {device_name(args.device)}, torch {torch.__version__}, LQ {width}x{height}")
@@ -85,6 +120,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
         rows.append(row)
         print(f"{row['method']:<12} {row['tflops']:>8.3f} {seconds:>9.2f} {row['gflops_per_s']:>8.1f} "
               f"{row['conv_gflops_per_s']:>12.1f} {row['share']:>6.0%}")
+        if args.parts and not compiled:  # (counting FLOPs inside compiled code would trace it again)
+            part_seconds, part_flops, total = network_parts(pipe, restore)
+            rest = total - sum(part_seconds.values())
+            for key in part_seconds:
+                speed = part_flops[key] / part_seconds[key]
+                print(f"  {key:<18} {part_flops[key] / 1e12:>8.3f} {part_seconds[key]:>9.2f} {speed / 1e9:>8.1f} "
+                      f"{'':>12} {speed / conv:>6.0%}  ({part_seconds[key] / total:.0%} of the time)")
+            print(f"  {'outside the networks':<18} {'':>8} {rest:>9.2f} {'':>8} {'':>12} {'':>6}  "
+                  f"({rest / total:.0%} of the time)")
     return rows
 
 

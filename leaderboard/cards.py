@@ -128,10 +128,10 @@ def measure_denoiser(folder: Path, dataset: str = "heldout", limit: int | None =
     """A Gaussian denoiser never sees a task's degradation, so it is scored as one: each photo plus white noise at
     several levels (seed 1000 i + level), PSNR (RGB in [0, 1]) before and after. The ``t=`` levels are
     sigma_tilde_t = sqrt((1 - abar_t) / abar_t) at timesteps DP-IR samples from, the scale its pipeline feeds."""
-    from restorers.dpir.denoiser import DenoiserNet
+    from restorers.dpir.denoiser_loading import load_denoiser
     from restorers.dpir.scheduler import DPIRScheduler
 
-    model, scheduler = DenoiserNet.from_pretrained(folder).eval(), DPIRScheduler()
+    model, scheduler = load_denoiser(folder), DPIRScheduler()
     levels = [(f"{n}/255", n / 255) for n in (5, 15, 25, 50)]
     levels += [(f"t={t}", float(scheduler.sigma_tilde(t))) for t in (100, 250, 500)]
     bench = load_benchmark(dataset, limit)
@@ -150,9 +150,9 @@ def measure_denoiser(folder: Path, dataset: str = "heldout", limit: int | None =
 
 # -- facts of a folder -----------------------------------------------------------------------------------------
 def is_denoiser(folder: Path) -> bool:
-    config = folder / "config.json"
-    return not (folder / "model_index.json").is_file() and config.is_file() and \
-        json.loads(config.read_text()).get("_class_name") == "DenoiserNet"
+    from restorers.dpir.denoiser_loading import denoiser_class_of
+
+    return not (folder / "model_index.json").is_file() and denoiser_class_of(folder) is not None
 
 
 def method_of(folder: Path) -> str:
@@ -399,6 +399,8 @@ def shown(folder: Path) -> Path:
 def card_parts(folder: Path, result: dict, training: dict) -> dict:
     """The sections that differ between a restoration checkpoint and the Gaussian denoiser."""
     if result.get("mode") == "denoiser":
+        from restorers.dpir.denoiser_loading import denoiser_class_of
+
         config = json.loads((folder / "config.json").read_text())
         table = denoiser_table(result)
         gain = table.splitlines()[4].split("|")[5].strip()  # the 25/255 row, measured above
@@ -407,12 +409,10 @@ def card_parts(folder: Path, result: dict, training: dict) -> dict:
             "trainer": "restorers.training.train_denoiser", "task": "denoising",
             "about": ("DP-IR's task-agnostic denoising network phi_D(x_tilde, sigma) ~ E[x_0 | x_tilde] (Zhussip et "
                       "al., NeurIPS 2024), trained here, offline, for Gaussian denoising in sRGB. It is shared by "
-                      "every task's DP-IR pipeline (each `assets/checkpoints/dpir-<task>` folder holds a copy) and "
-                      "never sees a task's degradation. A MIRNet-style network (`restorers/dpir/denoiser.py`) of "
-                      f"{result['pipeline_parameters']:,} parameters: {config['num_groups']} groups x "
-                      f"{config['blocks_per_group']} block, {config['channels']} features, {config['scales']} scales "
-                      "(the paper's MIRNet-S has 15.95 M). Inputs are preconditioned as in EDM, so it is exact at "
-                      "sigma = 0 and bounded at any sigma."),
+                      "every task's DP-IR pipeline (each `assets/checkpoints/dpir-<task>` folder links to it) and "
+                      f"never sees a task's degradation. {denoiser_class_of(folder).describe(config)}, "
+                      f"{result['pipeline_parameters']:,} parameters. Inputs are preconditioned as in EDM, so it is "
+                      "exact at sigma = 0 and bounded at any sigma."),
             "claim": f"at sigma 25/255 it gains {gain} dB PSNR over the noisy input on the held-out photos.",
             "evaluation": ("Each photo plus white Gaussian noise (image i, level k: seed 1000 i + k); PSNR on RGB in "
                            "[0, 1]. `t=...` rows are the DP-IR sampler's noise level at that timestep.\n\n" + table),

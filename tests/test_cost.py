@@ -184,3 +184,25 @@ def test_counting_flops_installs_no_process_wide_module_hooks(tiny_pipeline, mon
     monkeypatch.setattr(ModuleTracker, "__enter__", lambda self: entered.append(1) or original(self))
     count_flops(tiny_pipeline, 24, 20, None)  # a size no other test counted (the counts are cached)
     assert entered == []
+
+
+def test_throughput_parts_time_and_count_each_declared_network(tiny_pipeline):
+    """benchmarks/throughput.py --parts: each network's FLOPs are the ones the leaderboard counts, and the
+    pipeline's methods are its own again afterwards."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "throughput.py"
+    spec = importlib.util.spec_from_file_location("throughput", path)
+    throughput = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(throughput)
+    image = random_image(16, 16)
+    seconds, flops, total = throughput.network_parts(
+        tiny_pipeline, lambda: tiny_pipeline(image=image, num_inference_steps=3))
+    report = count_flops(tiny_pipeline, 16, 16, num_inference_steps=3)
+    assert tiny_pipeline.vqvae is None  # pixel space: the UNet is the only network
+    assert set(seconds) == {"unet"} and set(flops) == set(seconds)
+    # (attention counts a little differently on real tensors than on the meta device the leaderboard uses)
+    assert flops["unet"] == pytest.approx(3 * report.per_nfe, rel=0.01) and flops["unet"] <= report.total
+    assert 0 < seconds["unet"] <= total
+    assert "forward" not in vars(tiny_pipeline.unet)

@@ -8,7 +8,9 @@ import torch
 from PIL import Image
 
 from leaderboard.cost import count_flops, measure_run
+from restorers.dpir.conv_denoiser import FoldedConvDenoiser
 from restorers.dpir.denoiser import DenoiserNet
+from restorers.dpir.denoiser_loading import denoiser_class_of, load_denoiser
 from restorers.dpir.fusion import FusionNet
 from restorers.nn.spandrel_network import SpandrelNetwork, read_state_dict
 from restorers.dpir.pipeline import DPIRPipeline
@@ -31,8 +33,19 @@ def lq_image(size=(12, 10), seed=0) -> Image.Image:
     return Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
 
 
-def test_denoiser_is_exact_at_zero_noise_and_handles_odd_sizes():
-    net = DenoiserNet(channels=8, num_groups=1).eval()
+def perturbed(net: torch.nn.Module) -> torch.nn.Module:
+    """A net whose every weight is random (the conv denoiser starts with a zero last layer, which would hide bugs)."""
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for parameter in net.parameters():
+            parameter.add_(0.1 * torch.randn_like(parameter))
+    return net
+
+
+@pytest.mark.parametrize("make", [lambda: DenoiserNet(channels=8, num_groups=1),
+                                  lambda: FoldedConvDenoiser(channels=8, num_blocks=1)], ids=["mirnet", "folded-conv"])
+def test_denoiser_is_exact_at_zero_noise_and_handles_odd_sizes(make):
+    net = perturbed(make()).eval()
     x = torch.rand(2, 3, 13, 7)
     with torch.no_grad():
         assert torch.allclose(net(x, 0.0), x, atol=1e-6)  # c_skip = 1, c_out = 0
@@ -42,6 +55,35 @@ def test_denoiser_is_exact_at_zero_noise_and_handles_odd_sizes():
     with torch.no_grad():
         noisy = 0.5 + 300.0 * torch.randn(1, 3, 16, 16)
         assert (net(noisy, 300.0) - 0.5).abs().max() < 2.0
+
+
+def test_the_folded_conv_denoiser_works_on_pixel_blocks_and_starts_as_the_preconditioned_skip():
+    net = FoldedConvDenoiser(channels=8, num_blocks=1, fold=2).eval()
+    x, sigma = torch.rand(1, 3, 10, 6), 0.3
+    with torch.no_grad():
+        c_skip = 0.25 ** 2 / (sigma ** 2 + 0.25 ** 2)
+        assert torch.allclose(net(x, sigma), 0.5 + c_skip * (x - 0.5), atol=1e-6)  # F = 0 before training
+        perturbed(net)
+        convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+        assert [c.in_channels for c in convs] == [16, 8, 8, 8] and convs[-1].out_channels == 12  # (3 + 1) x 2 x 2 in
+        # one pixel changed moves only the output near it: the stack is local, no pooling or attention over the image
+        y = x.clone()
+        y[..., 0, 0] += 1.0
+        moved = (net(y, sigma) - net(x, sigma)).abs().amax(dim=1)[0]
+    assert moved[0, 0] > 0 and moved[8:, :].max() == 0
+
+
+def test_a_saved_denoiser_loads_as_its_own_class(tmp_path):
+    for index, net in enumerate([FoldedConvDenoiser(channels=8, num_blocks=1), DenoiserNet(channels=8, num_groups=1)]):
+        perturbed(net).save_pretrained(tmp_path / str(index))
+        loaded = load_denoiser(tmp_path / str(index))
+        assert type(loaded) is type(net) and denoiser_class_of(tmp_path / str(index)) is type(net)
+        x = torch.rand(1, 3, 8, 8)
+        with torch.no_grad():
+            assert torch.allclose(loaded(x, 0.2), net.eval()(x, 0.2), atol=1e-6)
+    FusionNet(num_features=8, growth=4, time_dim=8).save_pretrained(tmp_path / "fusion")
+    with pytest.raises(ValueError, match="holds no DP-IR denoiser"):
+        load_denoiser(tmp_path / "fusion")
 
 
 @pytest.mark.parametrize("steps, expected_nfe", [(None, 9), (8, 9), (4, 5), (1, 2)])

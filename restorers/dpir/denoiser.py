@@ -11,8 +11,9 @@ does (App. H: "noise level concatenated as an input channel, same as UDP"):
   * **recursive residual group (RRG)**: conv, ``blocks_per_group`` MRBs, conv, plus the input.
 
 MIRNet-S in the paper has 3 RRGs of 1 MRB with one DAU per stream (15.95 M parameters at 64 features with MIRNet's
-wider scales); the default here is that layout, and the embedded checkpoint uses a narrower config that trains on
-a CPU (its config.json is the record). The sizes are config choices, as the issue allows.
+wider scales); the default here is that layout. The embedded checkpoint no longer uses it: on a CPU its attention
+and fusion steps are memory-bound, so it ships :class:`.conv_denoiser.FoldedConvDenoiser`, which shares the
+preconditioning below through :class:`PreconditionedDenoiser`.
 
 **Preconditioning** (our choice; the paper does not say how the network is scaled): the sampler calls the
 denoiser with sigma from 0 to ~157 (t = 1..1000, images in [0, 1]), so the raw input can be hundreds of times
@@ -122,18 +123,14 @@ class ResidualGroup(nn.Module):
         return x + self.body(x)
 
 
-class DenoiserNet(ModelMixin, ConfigMixin):
-    @register_to_config
-    def __init__(self, channels: int = 64, num_groups: int = 3, blocks_per_group: int = 1, scales: int = 3,
-                 image_channels: int = 3):
-        super().__init__()
-        self.head = nn.Conv2d(image_channels + 1, channels, 3, padding=1)
-        self.groups = nn.Sequential(*[ResidualGroup(channels, blocks_per_group, scales) for _ in range(num_groups)])
-        self.tail = nn.Conv2d(channels, image_channels, 3, padding=1)
+class PreconditionedDenoiser(ModelMixin, ConfigMixin):
+    """What every DP-IR denoiser shares: the EDM preconditioning around a network body (the module docstring).
 
-    @property
-    def multiple(self) -> int:
-        return 2 ** (self.config.scales - 1)
+    A subclass builds ``self.body``, mapping the (B, image_channels + 1, H, W) input (scaled image, noise map),
+    padded to a multiple of :attr:`multiple`, to the residual F of the same size.
+    """
+
+    multiple = 1
 
     def forward(self, noisy: torch.Tensor, sigma: torch.Tensor | float) -> torch.Tensor:
         """noisy = x_0 + sigma * n with x_0 in [0, 1]; sigma a float or a (B,) tensor -> estimate of x_0."""
@@ -145,7 +142,32 @@ class DenoiserNet(ModelMixin, ConfigMixin):
         level = (sigma / torch.sqrt(1.0 + sigma ** 2)).expand(batch, 1, height, width)
         x = torch.cat([centred * c_norm, level], dim=1)
         x = pad_bottom_right(x, self.multiple)
-        residual = self.tail(self.groups(self.head(x)))[..., :height, :width]
+        residual = self.body(x)[..., :height, :width]
         c_skip = SIGMA_DATA ** 2 * c_norm ** 2
         c_out = sigma * SIGMA_DATA * c_norm
         return 0.5 + c_skip * centred + c_out * residual
+
+
+class DenoiserNet(PreconditionedDenoiser):
+    """The paper's MIRNet-style layout (attention units and multi-scale fusion: memory-bound on a CPU)."""
+
+    @register_to_config
+    def __init__(self, channels: int = 64, num_groups: int = 3, blocks_per_group: int = 1, scales: int = 3,
+                 image_channels: int = 3):
+        super().__init__()
+        self.head = nn.Conv2d(image_channels + 1, channels, 3, padding=1)
+        self.groups = nn.Sequential(*[ResidualGroup(channels, blocks_per_group, scales) for _ in range(num_groups)])
+        self.tail = nn.Conv2d(channels, image_channels, 3, padding=1)
+
+    @staticmethod
+    def describe(config: dict) -> str:
+        return (f"A MIRNet-style network (`restorers/dpir/denoiser.py`): {config['num_groups']} groups x "
+                f"{config['blocks_per_group']} block, {config['channels']} features, {config['scales']} scales (the "
+                "paper's MIRNet-S has 15.95 M parameters)")
+
+    @property
+    def multiple(self) -> int:
+        return 2 ** (self.config.scales - 1)
+
+    def body(self, x: torch.Tensor) -> torch.Tensor:
+        return self.tail(self.groups(self.head(x)))

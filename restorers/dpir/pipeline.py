@@ -24,7 +24,8 @@ from torch import nn
 from ..nn.spandrel_network import SpandrelNetwork  # noqa: F401  (imported so from_pretrained can rebuild one)
 from ..pipeline import RestorationPipeline
 from ..regression.network import ResidualSRNet  # noqa: F401  (likewise, for the embedded IR network)
-from .denoiser import DenoiserNet
+from .conv_denoiser import FoldedConvDenoiser  # noqa: F401  (the embedded denoiser, for from_pretrained)
+from .denoiser import PreconditionedDenoiser
 from .fusion import FusionNet
 from .ir_network import SpandrelIRNetwork  # noqa: F401  (folders saved before the wrapper moved name it)
 from .scheduler import DPIRScheduler
@@ -52,7 +53,7 @@ class DPIRPipeline(RestorationPipeline):
     compile_targets = {"ir_network": ("forward",), "denoiser": ("forward",), "fusion": ("forward",)}
     _callback_tensor_inputs = ["latents", "pred_original_sample"]
 
-    def __init__(self, ir_network: nn.Module, denoiser: DenoiserNet, fusion: FusionNet, scheduler: DPIRScheduler,
+    def __init__(self, ir_network: nn.Module, denoiser: PreconditionedDenoiser, fusion: FusionNet, scheduler: DPIRScheduler,
                  sf: int = 4, num_inference_steps: int | None = None):
         super().__init__()
         self.register_modules(ir_network=ir_network, denoiser=denoiser, fusion=fusion, scheduler=scheduler)

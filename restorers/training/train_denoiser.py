@@ -19,11 +19,15 @@ import argparse
 
 import torch
 
-from ..dpir.denoiser import SIGMA_DATA, DenoiserNet
+from ..dpir.conv_denoiser import FoldedConvDenoiser
+from ..dpir.denoiser import SIGMA_DATA, DenoiserNet, PreconditionedDenoiser
 from ..dpir.scheduler import DPIRScheduler
 from .loop import add_training_arguments, initialise_from, train
 
-EMBEDDED_CONFIG = dict(channels=32, num_groups=2, blocks_per_group=1, scales=3)
+LAYOUTS = {  # the embedded checkpoint's layout first; the paper's MIRNet-style one stays trainable
+    "conv": (FoldedConvDenoiser, dict(channels=64, num_blocks=6, fold=2)),
+    "mirnet": (DenoiserNet, dict(channels=32, num_groups=2, blocks_per_group=1, scales=3)),
+}
 TAU_MAX = 250
 HIGH_NOISE_FRACTION = 0.2
 MIN_SIGMA = 0.5 / 255
@@ -38,7 +42,7 @@ def sample_sigmas(batch: int, generator: torch.Generator, scheduler: DPIRSchedul
     return torch.where(torch.rand(batch, generator=generator) < HIGH_NOISE_FRACTION, high, low)
 
 
-def denoising_loss(model: DenoiserNet, clean: torch.Tensor, generator: torch.Generator,
+def denoising_loss(model: PreconditionedDenoiser, clean: torch.Tensor, generator: torch.Generator,
                    scheduler: DPIRScheduler) -> torch.Tensor:
     sigma = sample_sigmas(clean.shape[0], generator, scheduler)
     noisy = clean + sigma.view(-1, 1, 1, 1) * torch.randn(clean.shape, generator=generator)
@@ -50,9 +54,12 @@ def denoising_loss(model: DenoiserNet, clean: torch.Tensor, generator: torch.Gen
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_arguments(parser, steps=1500, batch=16, crop=96, lr=5e-4, warmup=100)
+    parser.add_argument("--layout", choices=sorted(LAYOUTS), default="conv",
+                        help="conv: wide 3x3 convolutions on 2x2 blocks (embedded); mirnet: the paper's layout")
     args = parser.parse_args(argv)
     scheduler = DPIRScheduler()
-    model = DenoiserNet(**EMBEDDED_CONFIG)
+    model_class, config = LAYOUTS[args.layout]
+    model = model_class(**config)
     stages = initialise_from(model, args.init_from, ".") if args.init_from else []
 
     def loss_fn(model, hq, lq, generator):

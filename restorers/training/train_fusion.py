@@ -27,7 +27,8 @@ import torch
 import torch.nn.functional as F
 
 from .. import load_pipeline
-from ..dpir.denoiser import DenoiserNet
+from ..dpir.denoiser import PreconditionedDenoiser
+from ..dpir.denoiser_loading import load_denoiser
 from ..dpir.fusion import FusionNet
 from ..dpir.scheduler import DPIRScheduler
 from ..nn.spandrel_network import SpandrelNetwork
@@ -74,7 +75,7 @@ def chroma_error(estimate: torch.Tensor, hq: torch.Tensor) -> torch.Tensor:
     return torch.einsum("kc,bchw->bkhw", CHROMA.to(estimate), estimate - hq).pow(2).mean()
 
 
-def fusion_loss(fusion: FusionNet, ir_estimate: torch.Tensor, denoiser: DenoiserNet, scheduler: DPIRScheduler,
+def fusion_loss(fusion: FusionNet, ir_estimate: torch.Tensor, denoiser: PreconditionedDenoiser, scheduler: DPIRScheduler,
                 hq: torch.Tensor, generator: torch.Generator, tau_max: int, perceptual: torch.nn.Module | None = None,
                 perceptual_weight: float = 0.0, start_fraction: float = 0.0,
                 pattern_weight: float = 0.0, chroma_weight: float = 0.0) -> torch.Tensor:
@@ -157,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
         ir_folder = Path(args.ir_network or CHECKPOINTS / f"regression-{args.task}")
         ir_network = load_pipeline("regression", args.task, checkpoint=str(ir_folder)).network
         ir_network = ir_network.eval().requires_grad_(False)
-    denoiser = DenoiserNet.from_pretrained(args.denoiser).eval().requires_grad_(False)
+    denoiser = load_denoiser(args.denoiser).requires_grad_(False)
     scheduler = DPIRScheduler(tau=args.tau)
     fusion = FusionNet(**(dict(FOLDED_CONFIG, fold=args.fold) if args.fold > 1 else EMBEDDED_CONFIG))
     stages = initialise_from(fusion, args.init_from, "fusion") if args.init_from else []
