@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from diffusers import ModelMixin  # noqa: F401  (diffusers checks a linked component against its module's ModelMixin)
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
