@@ -381,7 +381,7 @@ if __name__ == "__main__":
     from leaderboard.fetch_weights import prefetch_weights
 
     prefetch_weights()  # the metrics' weights now, the pretrained RRDBs in the background
-    serving.compile_landing_pipeline(shown_tasks()[0])  # in the background: large photos run compiled from the start
+    serving.compile_landing_pipeline(shown_tasks()[0])  # with RESTORERS_DEMO_COMPILE set: compiles in the background
     demo.queue(max_size=64).launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                                    server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), show_error=True,
                                    allowed_paths=[str(serving.OUTPUT_DIR)],  # the A|B view's images

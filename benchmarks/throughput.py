@@ -7,8 +7,8 @@ the meta device), the best wall time of ``--repeats`` runs after a warm-up, the 
 speed as a share of what a 64-channel 3x3 convolution stack reaches here (timed right before each method, so a
 busy machine slows both; each side takes its best timing). Issue 18 asks for >= 70% for every network pipeline at 256 x 256.
 
-``--parts``: one more restore, with each network entry point the pipeline declares (``compile_targets``) timed
-and its FLOPs counted, so the table says which network keeps a pipeline below the conv stack; what runs outside
+``--parts``: two more restores, one counting the FLOPs of each network entry point the pipeline declares
+(``compile_targets``), one timing them, so the table says which network keeps a pipeline below the conv stack; what runs outside
 them (resampling, padding, the sampler's arithmetic) is the "outside the networks" line.
 
 ``--compiled``: the methods that offer it run compiled (``pipe.enable_compile()``, Inductor with frozen weights, as
@@ -45,8 +45,13 @@ def conv_stack_speed(device: str, timings: int = 8) -> float:
 
 
 def network_parts(pipe, restore) -> tuple[dict[str, float], dict[str, float], float]:
-    """(seconds, FLOPs) per declared network entry point over one restore, and that restore's wall time."""
+    """(seconds, FLOPs) per declared network entry point, and the wall time of the timed restore.
+
+    Two restores: one counts each network's FLOPs, the other times each network with nothing else installed
+    (a FLOP counter dispatches every operator through Python, which would charge a network of many small
+    operators for the counter's own time)."""
     seconds, flops = {}, {}
+    counting = {"on": True}
     patched = []
     for name, methods in pipe.compile_targets.items():
         module = getattr(pipe, name, None)
@@ -54,17 +59,22 @@ def network_parts(pipe, restore) -> tuple[dict[str, float], dict[str, float], fl
             key, original = f"{name}.{method}" if method != "forward" else name, getattr(module, method)
 
             def measured(*args, _original=original, _key=key, **kwargs):
-                counter = totals_only_flop_counter()
+                if counting["on"]:
+                    counter = totals_only_flop_counter()
+                    with counter:
+                        out = _original(*args, **kwargs)
+                    flops[_key] = flops.get(_key, 0.0) + counter.get_total_flops()
+                    return out
                 started = time.perf_counter()
-                with counter:
-                    out = _original(*args, **kwargs)
+                out = _original(*args, **kwargs)
                 seconds[_key] = seconds.get(_key, 0.0) + time.perf_counter() - started
-                flops[_key] = flops.get(_key, 0.0) + counter.get_total_flops()
                 return out
 
             setattr(module, method, measured)  # the instance attribute shadows the class's method for this run
             patched.append((module, method))
     try:
+        restore()
+        counting["on"] = False
         started = time.perf_counter()
         restore()
         total = time.perf_counter() - started

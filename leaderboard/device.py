@@ -3,14 +3,15 @@
 The demo runs on the GPU when there is one (``torch.cuda``; on a ZeroGPU Space ``spaces`` lends one for each
 run), else on the CPU; ``RESTORERS_DEVICE`` overrides the choice (``cpu``, ``cuda``, ``cuda:1``).
 
-On the CPU the demo runs ResShift compiled for its fixed tile shape
-(:meth:`restorers.pipeline.RestorationPipeline.enable_compile` with ``tiles_only``): large photos are restored in
-same-sized windows, so one compilation serves every large photo of a server's life, and Inductor's disk cache
-keeps the generated code across restarts. Measured with ``benchmarks/compiled_demo.py`` (README): a large photo
-after a restart takes 0.88-0.89x of its eager time; a first start compiles for 76-83 s, a restart for 20-29 s, at the
-server's start (:func:`leaderboard.serving.compile_landing_pipeline`) for the landing tab. ``RESTORERS_DEMO_COMPILE``
-chooses: ``0`` none, ``1`` every method with a compiled mode (DiffIR's compiled code was slower than its eager
-code here), or method names separated by commas; unset, ``resshift``.
+On the CPU the demo runs every method eagerly by default. ResShift's compiled mode for its fixed tile shape
+(:meth:`restorers.pipeline.RestorationPipeline.enable_compile` with ``tiles_only``; one compilation serves every
+large photo, and Inductor's disk cache keeps the generated code across restarts) was the default until stop 34:
+it made a large photo 0.88-0.89x of its eager time after a restart. Once freed memory stayed with the process
+(:mod:`restorers.heap`), the eager code got faster and the compiled code did not: on an AMD EPYC a 755x703 photo
+took 60.6 s eager and 74.2 s compiled after a restart (1.22x), plus 40-109 s of compiling at the server's start
+(``benchmarks/compiled_demo.py``, README). ``RESTORERS_DEMO_COMPILE`` chooses: ``0`` (the default) none, ``1``
+every method with a compiled mode, or method names separated by commas (``resshift``); a compiled method is
+compiled at the server's start for the landing tab (:func:`leaderboard.serving.compile_landing_pipeline`).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def device_name(device: str) -> str:
     return f"CPU ({cpu_model()}, {torch.get_num_threads()} threads)"
 
 
-DEMO_COMPILE_DEFAULT = "resshift"
+DEMO_COMPILE_DEFAULT = "0"  # eager: faster than the compiled code here since restorers.heap (docstring)
 
 
 def demo_compiles(device: str, method: str) -> bool:

@@ -17,6 +17,7 @@ logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 from . import official
 from .building import BUILD_LOCK
+from .heap import keep_freed_memory
 from .linked_components import linked_components
 from .registry import METHODS, default_checkpoint, get_method
 from .tasks import get_task, list_tasks
@@ -83,6 +84,7 @@ def _load_pipeline(method: str, task: str, checkpoint: str | None, device: str, 
 
         pipe.set_ir_network(SpandrelNetwork.from_file(ir_network))
     pipe.set_progress_bar_config(disable=True)
+    keep_freed_memory()  # the activations' pages stay warm between layers and runs (restorers/heap.py)
     pipe = pipe.to(device).use_channels_last()
     if compile:
         pipe.enable_compile()

@@ -3,8 +3,9 @@
 Freezing lets Inductor treat the weights as constants (folded, laid out once), and the elementwise work around
 the convolutions (GroupNorm, SiLU, residual adds, window shuffles) is fused into few loops. The weights stay plain
 tensors, not oneDNN-packed ones (:data:`FROZEN_UNPACKED`). On this project's 2-core CPU a large photo through
-ResShift's compiled tiles took 0.80-0.91x of its eager time (``benchmarks/compiled_demo.py``), with outputs within
-7e-7 of eager fp32's.
+ResShift's compiled tiles took 0.80-0.91x of its eager time until stop 33 (``benchmarks/compiled_demo.py``), with
+outputs within 7e-7 of eager fp32's; since the eager code keeps its freed memory (:mod:`restorers.heap`) the
+compiled tiles take 1.17-1.22x of it, so the demo no longer compiles by default (:mod:`leaderboard.device`).
 
 Inside the compiled code the upsamplers (nearest x2, then a 3x3 convolution) run as one transposed convolution
 with 16/36 of the work (:mod:`restorers.nn.transposed_upsampling`); the eager code is left as the model defines

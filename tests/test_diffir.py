@@ -79,6 +79,51 @@ def test_the_ipr_vector_steers_every_block():
         DIRformer(head="denoise")
 
 
+def literal_block(block, x: torch.Tensor, ipr: torch.Tensor) -> torch.Tensor:
+    """One dynamic transformer block as the paper and Restormer write it, on B x C x H x W maps: LayerNorm with
+    its affine, then x * gamma + beta, 1x1 and depthwise convolutions, attention on L2-normalised q and k."""
+    def layer_norm(norm, x):
+        mu = x.mean(1, keepdim=True) if norm.with_bias else 0.0
+        out = (x - mu) / torch.sqrt(x.var(1, keepdim=True, unbiased=False) + 1e-5) * norm.body.weight[:, None, None]
+        return out + norm.body.bias[:, None, None] if norm.with_bias else out
+
+    def modulate(x, kernel):
+        gamma, beta = kernel(ipr)[:, :, None, None].chunk(2, dim=1)
+        return x * gamma + beta
+
+    b, c, h, w = x.shape
+    attn, ffn = block.attn, block.ffn
+    q, k, v = attn.qkv_dwconv(attn.qkv(modulate(layer_norm(block.norm1, x), attn.kernel))).chunk(3, dim=1)
+    q, k, v = (y.reshape(b, attn.num_heads, c // attn.num_heads, h * w) for y in (q, k, v))
+    q, k = torch.nn.functional.normalize(q, dim=-1), torch.nn.functional.normalize(k, dim=-1)
+    attention = ((q @ k.transpose(-2, -1)) * attn.temperature).softmax(dim=-1)
+    x = x + attn.project_out((attention @ v).reshape(b, c, h, w))
+    x1, x2 = ffn.dwconv(ffn.project_in(modulate(layer_norm(block.norm2, x), ffn.kernel))).chunk(2, dim=1)
+    return x + ffn.project_out(torch.nn.functional.gelu(x1) * x2)
+
+
+@pytest.mark.parametrize("layer_norm_type", ["WithBias", "BiasFree"])
+@pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_blocks_on_pixel_rows_compute_the_papers_block(layer_norm_type, batch, channels_last):
+    """The blocks run on pixel rows with the LayerNorm's affine merged into the modulation and q, k never
+    normalised in place (dirformer.py); the literal computation gives the same numbers, for one and several
+    heads, one image (the fused layer_norm path) and a batch (per-image scales), either memory layout."""
+    torch.manual_seed(0)
+    net = DIRformer(head="deblur", dim=8, num_blocks=(1, 1, 1, 1), num_refinement_blocks=0, heads=(1, 2, 4, 8),
+                    layer_norm_type=layer_norm_type, bias=True).double()  # float64: the math, not the rounding
+    with torch.no_grad():
+        for parameter in net.parameters():  # away from the initial ones and zeros, so a dropped term shows
+            parameter.add_(0.3 * torch.randn_like(parameter))
+    ipr = torch.randn(batch, 256, dtype=torch.float64)
+    for block, channels in ((net.encoder_level1[0], 8), (net.encoder_level2[0], 16), (net.latent[0], 64)):
+        x = torch.randn(batch, channels, 12, 10, dtype=torch.float64)
+        if channels_last:
+            block, x = block.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+        with torch.no_grad():
+            torch.testing.assert_close(block(x, ipr), literal_block(block, x, ipr), rtol=1e-9, atol=1e-9)
+
+
 # -- scheduler --------------------------------------------------------------------------------------------
 def test_schedule_numbers_equal_the_official_ones():
     s = DiffIRScheduler()
