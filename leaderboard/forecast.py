@@ -25,7 +25,7 @@ from .serving import (
 
 # a method the demo compiles (leaderboard.device.demo_compiles) restores a large photo in tiles, compiled for their
 # one shape by the first such run after a start unless the start compiled it already (the landing tab's default):
-# for ResShift 76-83 s on a first start, 20-29 s after a restart (benchmarks/compiled_demo.py)
+# for ResShift 40-109 s at stop 34 (benchmarks/compiled_demo.py); off by default since the eager code is faster
 COMPILE_NOTE = " + compiling once for large photos"
 
 
