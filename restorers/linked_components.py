@@ -9,7 +9,7 @@ every DP-IR folder cost 15 MB of the 100 MB a Space allows for ``assets/``. So a
 
 :func:`linked_components` loads those (with the class ``model_index.json`` names) for ``from_pretrained`` to take
 as given modules, so the loaded pipeline is the same as one read from a full folder, and its ``save_pretrained``
-writes a full, self-contained folder again. :func:`link_duplicates` turns byte-identical copies into links.
+writes a full, self-contained folder again. :func:`link_duplicates` turns copies (the same values, whatever their dtype) into links.
 """
 
 from __future__ import annotations
@@ -54,13 +54,25 @@ def linked_components(folder: str | Path) -> dict:
 
 
 def weights_hash(component: Path) -> str | None:
-    """sha256 of a component folder's weights files (None for a folder without weights, e.g. package weights)."""
+    """sha256 of a component folder's weights by value (None for a folder without weights, e.g. package weights).
+
+    Each tensor's name, shape and values (floating ones widened to float64) are hashed, not the file's bytes: a
+    network embedded in float16 and the float32 copy a pipeline's ``save_pretrained`` writes of it are the same
+    network (widening float16 is exact), and loading the link gives the pipeline the same numbers."""
+    from safetensors import safe_open
+
     files = sorted(component.glob(f"*{WEIGHTS_SUFFIX}"))
     if not files:
         return None
     digest = hashlib.sha256()
     for file in files:
-        digest.update(file.read_bytes())
+        with safe_open(str(file), "pt") as weights:
+            for key in sorted(weights.keys()):
+                tensor = weights.get_tensor(key)
+                if tensor.is_floating_point():
+                    tensor = tensor.double()
+                digest.update(f"{key}{tuple(tensor.shape)}".encode())
+                digest.update(tensor.contiguous().numpy().tobytes())
     return digest.hexdigest()
 
 
@@ -69,9 +81,9 @@ def class_name(component: Path) -> str:
 
 
 def link_duplicates(folder: str | Path, library: str | Path) -> dict[str, str]:
-    """Replace every component of ``folder`` whose weights files are byte-identical to a network of the same class
-    under ``library`` (a folder of checkpoint folders) with a link to it; return the links. Same bytes, same
-    shapes: configs can differ only in keys left at their defaults."""
+    """Replace every component of ``folder`` whose weights hold the same values as a network of the same class
+    under ``library`` (a folder of checkpoint folders; :func:`weights_hash`) with a link to it; return the links.
+    Same values, same shapes: configs can differ only in keys left at their defaults."""
     folder, library = Path(folder).resolve(), Path(library).resolve()
     index = json.loads((folder / "model_index.json").read_text())
     known = {}  # the first of equal copies is the one linked to: a network's own folder before a pipeline's part

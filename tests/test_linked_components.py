@@ -101,3 +101,29 @@ def test_a_link_whose_network_was_retrained_is_dropped_for_the_new_copy(tmp_path
     assert not (folder / LINKS).exists()
     reloaded = restorers.load_pipeline("dpir", "sr_x4", checkpoint=str(folder))
     torch.testing.assert_close(next(reloaded.denoiser.parameters()), next(pipe.denoiser.parameters()))
+
+
+def test_a_float32_copy_of_a_float16_network_is_linked_and_loads_the_same_numbers(tmp_path):
+    """The embedded regression networks are stored in float16; a DP-IR export writes its IR network in float32.
+    Same values: one network, so it is linked, and the linked pipeline restores exactly as the full folder."""
+    pipe = small_pipeline(tau=4)
+    with torch.no_grad():
+        for parameter in pipe.ir_network.parameters():
+            parameter.copy_(parameter.half().float())  # values a float16 file holds exactly
+    library = tmp_path / "library"
+    pipe.ir_network.to(torch.float16).save_pretrained(library / "ir-alone")
+    pipe.ir_network.to(torch.float32)
+    pipe.save_pretrained(library / "pipeline")
+    folder = library / "pipeline"
+    before = restorers.load_pipeline("dpir", "sr_x4", checkpoint=str(folder))
+    expected = before(lq_image(), generator=torch.Generator().manual_seed(3), output_type="np").images
+    assert link_duplicates(folder, library) == {"ir_network": "../ir-alone"}
+    after = restorers.load_pipeline("dpir", "sr_x4", checkpoint=str(folder))
+    assert after.ir_network.dtype == torch.float32
+    got = after(lq_image(), generator=torch.Generator().manual_seed(3), output_type="np").images
+    np.testing.assert_array_equal(got, expected)
+
+    with torch.no_grad():  # one value changed: a different network, not linked
+        next(pipe.ir_network.parameters()).view(-1)[0] += 1e-4
+    pipe.save_pretrained(folder)
+    assert "ir_network" not in link_duplicates(folder, library)
