@@ -50,13 +50,6 @@ class ChannelLayerNorm(nn.Module):
             normalized = rows * torch.rsqrt(rows.var(dim=-1, keepdim=True, unbiased=False) + 1e-5)
         return torch.addcmul(shift[:, None, :], normalized, scale[:, None, :])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """B x C x H x W -> the same: the LayerNorm alone, with its own affine (no modulation)."""
-        b, c, h, w = x.shape
-        weight = self.body.weight.expand(b, c)
-        bias = self.body.bias.expand(b, c) if self.with_bias else torch.zeros_like(weight)
-        return feature_map(self.normalize(pixel_rows(x), weight, bias), h, w)
-
 
 def pixel_rows(x: torch.Tensor) -> torch.Tensor:
     """B x C x H x W -> B x HW x C: one row of channels per pixel; a view (no copy) of a channels-last x."""
