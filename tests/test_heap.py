@@ -1,46 +1,56 @@
-"""restorers/heap.py: a freed feature map's pages stay with the process, so the next one costs no page faults."""
+"""restorers/heap.py: once a network has run, its next passes reuse the freed feature maps' pages (no page faults).
+
+Measured in fresh subprocesses on a small conv network, not on one tensor allocated twice: glibc 2.36's
+posix_memalign (PyTorch's CPU allocator) asks for a block a little larger than the one just freed, so a single
+size allocated over and over can grow the heap several times before it is reused (the flaky test this replaces).
+A network's mix of sizes settles within one or two passes.
+"""
 
 from __future__ import annotations
 
+import json
 import os
-import resource
 import subprocess
 import sys
 
-import torch
-
 from restorers.heap import keep_freed_memory
 
-LARGE = 96 * 2 ** 20 // 4  # floats in a 96 MiB feature map: above glibc's largest mmap threshold (32 MiB)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# six passes of a conv network whose 512x512 feature maps (32 MiB) are above glibc's largest mmap threshold
+PROBE = """
+import json, resource, torch, restorers
+restorers.load_pipeline('bicubic', 'sr_x4')  # the path the app, sweeps and benchmarks take
+torch.manual_seed(0)
+first, middle, last = torch.nn.Conv2d(3, 32, 3, padding=1), torch.nn.Conv2d(32, 32, 3, padding=1), torch.nn.Conv2d(32, 3, 3, padding=1)
+x = torch.rand(1, 3, 512, 512)
+faults = []
+with torch.no_grad():
+    for _ in range(6):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        h = torch.relu(first(x))
+        h = h + middle(h)
+        last(h * torch.sigmoid(middle(h)))
+        del h
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(json.dumps(faults))
+"""
 
 
-def page_faults_of_a_large_tensor() -> int:
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    torch.ones(LARGE)  # written to the end, then freed at once
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+def faults_per_pass(keep_heap: str) -> list[int]:
+    env = {**os.environ, "RESTORERS_KEEP_HEAP": keep_heap}
+    out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_a_second_large_tensor_reuses_the_first_ones_pages():
+def test_it_applies_on_glibc_linux_once():
     assert keep_freed_memory()  # glibc Linux, where this project's CI and Spaces run
-    page_faults_of_a_large_tensor()  # the heap grows once
-    # the fewest of three: one CI run saw a reuse fault every page once (cause not found; see issue 18's note)
-    assert min(page_faults_of_a_large_tensor() for _ in range(3)) < 1000  # without it: ~24,000 each time
+    assert keep_freed_memory()  # idempotent
 
 
-def test_loading_a_pipeline_applies_it_and_the_environment_can_refuse_it():
-    probe = ("import restorers, resource, torch\n"
-             "restorers.load_pipeline('bicubic', 'sr_x4')\n"
-             f"torch.ones({LARGE})\n"
-             "faults = []\n"
-             "for _ in range(3):\n"
-             "    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
-             f"    torch.ones({LARGE})\n"
-             "    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)\n"
-             "print(min(faults))\n")
-    faults = {}
-    for setting in ("1", "0"):
-        env = {**os.environ, "RESTORERS_KEEP_HEAP": setting}
-        out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True,
-                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        faults[setting] = int(out.stdout.strip().splitlines()[-1])
-    assert faults["1"] < 1000 < faults["0"]
+def test_loading_a_pipeline_makes_later_passes_reuse_pages_and_the_environment_can_refuse_it():
+    kept, returned = faults_per_pass("1"), faults_per_pass("0")
+    # without it every pass faults as much as the first (~107,000 here); with it the passes after the first
+    # together fault at most 16,384 times in 20 fresh processes (a 32 MiB map grown once more now and then)
+    assert min(returned[1:]) > returned[0] / 2
+    assert sum(kept[1:]) < sum(returned[1:]) / 10
