@@ -11,6 +11,7 @@ endpoint is ``/restore`` with inputs (task, method, image, steps, seed, mask) an
 from __future__ import annotations
 
 import os
+import threading
 
 import leaderboard  # noqa: F401, I001  (first: it bounds OpenMP's spinning before torch loads)
 import gradio as gr
@@ -379,8 +380,10 @@ demo = build_demo()
 
 if __name__ == "__main__":
     from leaderboard.fetch_weights import prefetch_weights
+    from leaderboard.metrics import warm_up as warm_up_metrics
 
     prefetch_weights()  # the metrics' weights now, the pretrained RRDBs in the background
+    threading.Thread(target=warm_up_metrics, daemon=True, name="warm-up-metrics").start()
     serving.compile_landing_pipeline(shown_tasks()[0])  # with RESTORERS_DEMO_COMPILE set: compiles in the background
     demo.queue(max_size=64).launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                                    server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), show_error=True,

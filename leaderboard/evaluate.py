@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import weakref
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 from PIL import Image
@@ -69,17 +70,22 @@ def estimated_flops(pipe: RestorationPipeline, size: tuple[int, int], steps: int
 
 
 def restore_and_score(pipe: RestorationPipeline, task: Task, lq, reference: Image.Image | None = None,
-                      steps: int | None = None, seed: int = 0, on_step=None, conditions: dict | None = None) -> Scored:
+                      steps: int | None = None, seed: int = 0, on_step=None, conditions: dict | None = None,
+                      stop_check: Callable[[], None] | None = None) -> Scored:
     """Run ``pipe`` on ``lq`` (an image, or a raw burst) with a seeded generator; score against ``reference`` when
     it is known.
 
     ``on_step(pipe, i, t, tensors)`` is passed as ``callback_on_step_end`` (one-shot methods never call it);
     ``conditions`` are the task's extra inputs (inpainting: ``mask_image``), from ``Task.degrade_with_conditions``.
+    ``stop_check()`` runs after the restore and before each metric: the demo's Stop raises there, so a Stop pressed
+    after the networks have finished does not wait for the scoring (up to seconds on a large result).
     """
     generator = torch.Generator(device="cpu").manual_seed(int(seed))
     with measure_run(pipe) as cost:
         image = pipe(image=lq, num_inference_steps=steps, generator=generator, output_type="pil",
                      callback_on_step_end=on_step, **(conditions or {})).images[0]
+    if stop_check is not None:
+        stop_check()
     counted = time.perf_counter()
     frames = input_channels(lq)  # 3, or a raw burst's frame count (FLOPs grow with it)
     flops = cached_flops(pipe, lq.size, steps, None if frames == pipe.input_channels else frames)
@@ -89,6 +95,6 @@ def restore_and_score(pipe: RestorationPipeline, task: Task, lq, reference: Imag
         if reference.size != image.size:
             raise ValueError(f"the HQ reference is {reference.size} but the restored image is {image.size}")
     started = time.perf_counter()
-    metrics, unavailable = compute_metrics(image, reference, task.crop_border)
+    metrics, unavailable = compute_metrics(image, reference, task.crop_border, before_each=stop_check)
     return Scored(image=image, nfe=cost.nfe, seconds=cost.seconds, flops=flops, nfe_detail=cost.detail, metrics=metrics,
                   unavailable=unavailable, metrics_seconds=time.perf_counter() - started, flops_seconds=flops_seconds)

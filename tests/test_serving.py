@@ -473,3 +473,32 @@ def test_a_first_large_photo_compiles_outside_the_pages_progress_tracking():
     finally:
         LocalContext.progress.reset(token)
     assert seen == [None]
+
+
+def test_stop_pressed_while_the_result_is_scored_leaves_before_the_next_metric(tmp_path, monkeypatch):
+    """The networks have finished and the metrics are running (seconds on a large result): Stop ends the run
+    before the next metric, not after all of them."""
+    from leaderboard import evaluate, metrics
+
+    path = tmp_path / "photo.png"
+    random_image(200, 200, seed=5).save(path)
+    computed = []
+    real = metrics.compute_metric
+
+    def pressing_stop_during_the_first(name, *args, **kwargs):
+        computed.append(name)
+        serving.STOPPED.add("session-m")  # the visitor presses Stop while this metric runs
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(metrics, "compute_metric", pressing_stop_during_the_first)
+    assert evaluate.compute_metrics is metrics.compute_metrics  # the patched module is the one scoring runs through
+    try:
+        with pytest.raises(RequestError, match="Stopped"):
+            serving.run("sr_x4", "bicubic", str(path), None, 0, False, session="session-m")
+    finally:
+        serving.STOPPED.discard("session-m")
+    assert len(computed) == 1, computed  # a 200x200 x4 result has two no-reference metrics; only one started
+    # without a session (the API, sweeps) nothing is checked: every metric runs
+    computed.clear()
+    serving.run("sr_x4", "bicubic", str(path), None, 0, False)
+    assert len(computed) >= 2, computed
