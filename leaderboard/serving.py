@@ -8,8 +8,6 @@ parsed once, fitted to the pixel budget, run in its turn at the CPU and handed b
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import gc
 import logging
 import shutil
 import tempfile
@@ -48,7 +46,6 @@ MAX_LQ_PIXELS = 1024 * 1024
 MAX_SEED = 2**32 - 1  # exact in JSON and in a browser's number box
 FIT_CHOICES = [("Tell me (restore nothing)", "refuse"), ("Centre-crop to fit", "crop"),
                ("Downscale to fit", "downscale")]
-LARGE_JOB_PIXELS = 512 * 512  # output pixels from which a run's freed memory is handed back (it costs ~0.4 s)
 OUTPUT_KEEP_SECONDS = 30 * 60  # Gradio copies each result into its own cache; ours is only the hand-over
 IR_FOLDER_TEXT = "the folder named by $RESTORERS_IR_NETWORKS (default ~/.cache/restorers/ir_networks)"
 
@@ -489,16 +486,6 @@ def image_file(image: Image.Image, name: str = "restored", output_format: str = 
     return str(path)
 
 
-def release_memory() -> None:
-    """Hand freed activations back to the OS after a run (glibc keeps large freed blocks otherwise), so a
-    server's memory settles back after a big image instead of staying at its peak."""
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        pass
-
-
 # -- stopping --------------------------------------------------------------------------------------------------
 STOPPED: set[str] = set()  # browser sessions whose Stop button was pressed during their run
 
@@ -621,9 +608,6 @@ def run(task_id: str, method: str, image, steps, seed, degrade_first: bool, fit:
         raise StoppedByUser() from None
     except (ValueError, FileNotFoundError) as err:
         raise RequestError(hide_paths(str(err))) from err
-    finally:
-        if lq.width * lq.height * task.scale ** 2 >= LARGE_JOB_PIXELS:
-            release_memory()
     if not compiling:  # a run that compiled says nothing about this method's speed
         record_speed(speed_key(choice, ir_network), scored.flops.total, scored.seconds, lq.width * lq.height)
     scored.image = with_alpha(scored.image, alpha)  # the metrics above scored the colour alone
