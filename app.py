@@ -83,13 +83,13 @@ def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, 
     first: it starts when Restore is pressed again with the same settings (``confirmed`` is what was asked)."""
     if steps_for is not None and steps_for != method:
         steps = None
+    session = session_of(request)
+    STOPPED.discard(session)  # a new run starts unstopped; a Stop from here on, the estimate included, ends it
     mask = serving.chosen_mask(mask, painted)
     asked = "|".join(map(str, (task, method, image, steps, degrade_first, fit, ir_network)))
     question = forecast.long_run_question(task, method, image, steps, degrade_first, fit, ir_network)
     if question is not None and confirmed != asked:
         return gr.skip(), gr.skip(), gr.skip(), question, gr.skip(), asked, gr.skip()
-    session = session_of(request)
-    STOPPED.discard(session)  # a new run starts unstopped
     progress(0, desc="waiting for the server")
     lq, hq, scored, info = serve(task, method, image, steps, seed, degrade_first, fit, session, ir_network, mask)
     shown_lq = lq.resize(scored.image.size, Image.NEAREST)  # pixels as they are, no interpolation credit

@@ -405,3 +405,32 @@ def test_a_stopped_run_ends_without_an_error_toast(tmp_path, handler):
     assert time.perf_counter() - started < 30  # it left the network, it did not finish the 256 -> 1024 pass
     assert len(out) == (7 if handler == "restore" else 8)
     assert all(isinstance(value, type(gr.skip())) for value in out), out  # every output left as it is
+
+
+def test_a_stop_pressed_while_the_run_is_estimated_is_not_forgotten(tmp_path, monkeypatch):
+    """Restore first estimates the run (loading the method, counting its FLOPs: seconds on a busy server). A Stop
+    pressed then must end the run; it used to be cleared when the run proper began, which then ran to its end."""
+    import types
+
+
+    import app
+    from leaderboard import forecast, serving
+
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (48, 40), (90, 120, 30)).save(photo)
+    request = types.SimpleNamespace(session_hash="session-estimate")
+    estimated = forecast.long_run_question
+
+    def stop_pressed_meanwhile(*args, **kwargs):
+        serving.STOPPED.add("session-estimate")
+        return estimated(*args, **kwargs)
+
+    restored = []
+    monkeypatch.setattr(forecast, "long_run_question", stop_pressed_meanwhile)
+    monkeypatch.setattr(serving, "restore_and_score", lambda *a, **k: restored.append(a) or pytest.fail("ran"))
+    try:
+        outputs = app.ui_restore("sr_x4", "bicubic", str(photo), None, 0, False, request=request)
+    finally:
+        serving.STOPPED.discard("session-estimate")
+    assert not restored
+    assert all(output == gr.skip() for output in outputs)  # stopped: every output left as it was
