@@ -61,6 +61,18 @@ def session_of(request: gr.Request | None) -> str | None:
 STOPPED_TEXT = "**Stopped.** The server has left the run (the CPU is free again); press Restore to start a new one."
 
 
+def begin_run(request: gr.Request):
+    """Restore or Compare was pressed: this session's earlier Stop is forgotten at the click (the queued handler
+    would forget a Stop pressed while it waited or estimated); a Stop then ends the run at its next check, which
+    leaves the outputs as they were (cancelling the event instead marked them all "Error")."""
+    STOPPED.discard(session_of(request))
+
+
+def begin_restore(request: gr.Request):
+    begin_run(request)
+    return gr.Button(interactive=False)
+
+
 def ui_stop(request: gr.Request):
     """Stop this browser session's run (checks before every network layer and after every sampler step), free its
     Restore button and say so."""
@@ -83,8 +95,7 @@ def ui_restore(task: str, method: str, image, steps, seed, degrade_first: bool, 
     first: it starts when Restore is pressed again with the same settings (``confirmed`` is what was asked)."""
     if steps_for is not None and steps_for != method:
         steps = None
-    session = session_of(request)
-    STOPPED.discard(session)  # a new run starts unstopped; a Stop from here on, the estimate included, ends it
+    session = session_of(request)  # its earlier Stop was forgotten when Restore was pressed (begin_restore)
     mask = serving.chosen_mask(mask, painted)
     asked = "|".join(map(str, (task, method, image, steps, degrade_first, fit, ir_network)))
     question = forecast.long_run_question(task, method, image, steps, degrade_first, fit, ir_network)
@@ -132,8 +143,7 @@ def ui_compare(task: str, image, seed, degrade_first: bool, fit: str = "refuse",
     methods = serving.compare_defaults(task) if methods is None else methods
     if not methods:
         raise gr.Error("Tick at least one method to compare.", print_exception=False)
-    session = session_of(request)
-    STOPPED.discard(session)
+    session = session_of(request)  # its earlier Stop was forgotten when Compare was pressed (begin_run)
     results, lq, hq = [], None, None
     for method in progress.tqdm(methods, desc="methods"):
         lq, hq, scored, info = serve(task, method, image, None, seed, degrade_first, fit, session, ir_network, mask)
@@ -294,11 +304,11 @@ def restore_tab(task, demo: gr.Blocks) -> None:
             ab = ab_view.ab_component(f"ab-{task.id}")
             downloads = gr.File(label="Download each result (PNG)", file_count="multiple", interactive=False)
             compare_state, ab_files = gr.State([]), gr.State([])
-        comparing = compare.click(ui_compare, [task_box, image_in, seed, degrade, fit, ir_network, mask_in, brush,
-                                               compare_methods],
-                                  [compare_gallery, compare_table, downloads, compare_state, ab_files, ab_a, ab_b, ab],
-                                  api_visibility="private",
-                                  concurrency_id="restore-ui", concurrency_limit=1)
+        started = compare.click(begin_run, None, None, api_visibility="private", queue=False)
+        comparing = started.then(ui_compare, [task_box, image_in, seed, degrade, fit, ir_network, mask_in, brush,
+                                              compare_methods],
+                                 [compare_gallery, compare_table, downloads, compare_state, ab_files, ab_a, ab_b, ab],
+                                 api_visibility="private", concurrency_id="restore-ui", concurrency_limit=1)
         preview.select(ui_zoom, [compare_state, preview], zoom_gallery, api_visibility="private")
         for picked in (ab_a.input, ab_b.input):
             picked(ui_ab, [ab_files, ab_a, ab_b], ab, api_visibility="private")
@@ -310,7 +320,7 @@ def restore_tab(task, demo: gr.Blocks) -> None:
         for changed in (method.change, demo.load):
             changed(on_method_change, [method, task_box, ir_network], [steps, steps_for], api_visibility="private")
         method.change(ir_network_visible, [method, task_box], ir_network, api_visibility="private")
-        locked = restore_button.click(lambda: gr.Button(interactive=False), None, restore_button,
+        locked = restore_button.click(begin_restore, None, restore_button,
                                       api_visibility="private", queue=False)
         results = [slider, restored, metrics, cost, info]  # a refused run marks these "Error"; the next action unmarks
         for fresh_start in (image_in.change, compare.click):
@@ -326,8 +336,7 @@ def restore_tab(task, demo: gr.Blocks) -> None:
             changed(ui_download, [last_result, output_format, quality], download, api_visibility="private")
         for finished in (job.then, job.failure):  # .then does not run after an error: the button comes back either way
             finished(lambda: gr.Button(interactive=True), None, restore_button, api_visibility="private", queue=False)
-        stop.click(ui_stop, None, [restore_button, cost], cancels=[job, comparing], api_visibility="private",
-                   queue=False)
+        stop.click(ui_stop, None, [restore_button, cost], api_visibility="private", queue=False)
         label_inputs = [task_box, method, image_in, steps, degrade, fit, ir_network]
         for changed in (image_in.change, method.change, steps.release, degrade.change, fit.change, job.then):
             changed(restore_label, label_inputs, restore_button, api_visibility="private", queue=False)

@@ -279,6 +279,8 @@ def test_stop_during_a_one_shot_network_says_stopped_and_frees_restore(page, tmp
     page.wait_for_timeout(1500)  # the stopped run's own end has reached the page by now
     # the run's end says nothing: an error toast would call the visitor's own Stop a failure
     expect(page.locator(".toast-body.error")).to_have_count(0)
+    # nor does any output: the results stay as they were (a cancelled event marked every one "Error")
+    expect(panel.locator(".error, [data-testid='error']").filter(visible=True)).to_have_count(0)
     page.screenshot(path=str(page.shots / "stopped.png"), full_page=True)
 
 
