@@ -21,7 +21,7 @@ import restorers
 from leaderboard import ab_view, forecast, page_script, result_text, serving, sweep_panel
 from leaderboard.burst_demo import burst_tab
 from leaderboard.leaderboard_tab import leaderboard_tab
-from leaderboard.page_errors import quiet_when_stopped, user_errors
+from leaderboard.page_errors import begin_run, quiet_when_stopped, user_errors
 from leaderboard.serving import (
     MAX_SEED,
     STOPPED,
@@ -59,13 +59,6 @@ def session_of(request: gr.Request | None) -> str | None:
 
 
 STOPPED_TEXT = "**Stopped.** The server has left the run (the CPU is free again); press Restore to start a new one."
-
-
-def begin_run(request: gr.Request):
-    """Restore or Compare was pressed: this session's earlier Stop is forgotten at the click (the queued handler
-    would forget a Stop pressed while it waited or estimated); a Stop then ends the run at its next check, which
-    leaves the outputs as they were (cancelling the event instead marked them all "Error")."""
-    STOPPED.discard(session_of(request))
 
 
 def begin_restore(request: gr.Request):

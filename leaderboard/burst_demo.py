@@ -25,7 +25,7 @@ from . import result_text
 from .estimate import duration_text, estimate_seconds
 from .evaluate import restore_and_score
 from .metrics import METRICS
-from .page_errors import quiet_when_stopped, user_errors
+from .page_errors import begin_run, quiet_when_stopped, user_errors
 from .serving import (
     DEVICE,
     MAX_SEED,
@@ -49,6 +49,7 @@ from .serving import (
     speed_key,
     stop_checker,
     stop_hooks,
+    stop_raiser,
 )
 from .device import device_name
 
@@ -116,8 +117,9 @@ def run_burst(method: str, source: str, hq_file, frame_files, steps, seed, sessi
             if session in STOPPED:
                 raise RunStopped()
             with stop_hooks(pipe, session):
-                scored = restore_and_score(pipe, task, burst, hq, steps, seed, on_step=stop_checker(session))
-            naive = restore_and_score(naive_pipe, task, burst, hq, None, seed)
+                scored = restore_and_score(pipe, task, burst, hq, steps, seed, on_step=stop_checker(session),
+                                           stop_check=stop_raiser(session))
+            naive = restore_and_score(naive_pipe, task, burst, hq, None, seed, stop_check=stop_raiser(session))
     except RunStopped:
         raise StoppedByUser() from None
     except ValueError as err:
@@ -157,8 +159,7 @@ def metrics_table(scored, naive) -> pd.DataFrame:
 @quiet_when_stopped(outputs=7)
 def ui_restore_burst(method, source, hq_file, frame_files, steps, seed, request: gr.Request = None,
                      progress=gr.Progress(track_tqdm=True)):
-    session = request.session_hash if request is not None else None
-    STOPPED.discard(session)
+    session = request.session_hash if request is not None else None  # its earlier Stop went at the click
     progress(0, desc="waiting for the server")
     with user_errors():
         burst, hq, scored, naive, info = run_burst(method, source, hq_file, frame_files, steps, seed, session)
@@ -244,10 +245,11 @@ def burst_tab(task, demo: gr.Blocks) -> None:
                     info = gr.JSON(label="Run info")
         for changed in (method.change, demo.load):
             changed(on_method_change, method, steps, api_visibility="private")
-        job = restore.click(ui_restore_burst, [method, source, hq_in, frames_in, steps, seed],
+        started = restore.click(begin_run, None, None, api_visibility="private", queue=False)
+        job = started.then(ui_restore_burst, [method, source, hq_in, frames_in, steps, seed],
                             [strip, slider, pair, metrics, cost, info, downloads], api_visibility="private",
                             concurrency_id="restore-ui", concurrency_limit=1)
-        stop.click(ui_stop, None, [restore, cost], cancels=[job], api_visibility="private", queue=False)
+        stop.click(ui_stop, None, [restore, cost], api_visibility="private", queue=False)
         label_inputs = [method, source, hq_in, frames_in, steps]
         for changed in (method.change, source.change, hq_in.change, frames_in.change, steps.release, job.then):
             changed(restore_button_text, label_inputs, restore, api_visibility="private", queue=False)

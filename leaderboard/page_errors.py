@@ -1,9 +1,11 @@
 """How a handler's refusal reaches the page: one sentence in an error toast, never a traceback; and a run the
 visitor stopped ends in silence.
 
-Why the silence: the Stop press itself says "Stopped." (a toast and the cost line) and asks Gradio to cancel the
-run, while the server leaves the run at its next layer. When the run's end reaches Gradio before the
-cancellation, an error toast would report the visitor's own click as a failure, in red, for ten seconds.
+Why the silence: the Stop press itself says "Stopped." (a toast and the cost line), and the server leaves the run
+at its next check (a layer, a sampler step, a metric); an error toast would report the visitor's own click as a
+failure, in red, for ten seconds. Stop does not cancel the Gradio event: a cancelled event marked every output
+"Error". Instead :func:`begin_run`, bound unqueued to the Restore or Compare click, forgets the session's
+earlier Stop, so that a Stop pressed while the run is queued or estimated is kept.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from contextlib import contextmanager
 
 import gradio as gr
 
-from .serving import RequestError, StoppedByUser, as_sentence
+from .serving import STOPPED, RequestError, StoppedByUser, as_sentence
 
 LOG = logging.getLogger("restorers.app")
 
@@ -54,3 +56,10 @@ def quiet_when_stopped(outputs: int):
                 return tuple(gr.skip() for _ in range(outputs)) if outputs > 1 else gr.skip()
         return call
     return decorate
+
+
+def begin_run(request: gr.Request):
+    """Restore or Compare was pressed: this session's earlier Stop is forgotten now, at the click (the queued
+    handler would forget a Stop pressed while it waited or estimated); a Stop from here on ends the run."""
+    if request is not None:
+        STOPPED.discard(request.session_hash)

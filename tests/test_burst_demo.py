@@ -97,3 +97,25 @@ def test_a_visitors_sweep_of_bursts_takes_clean_photos_not_lq_hq_pairs(tmp_path)
     assert burst.num_frames == 14 and burst.size == (hq.width // 4, hq.height // 4) and conditions == {}
     with pytest.raises(RequestError, match="restores bursts of raw frames, not LQ images"):
         upload_pairs(task, [str(photo)], "pairs")
+
+
+def test_a_stop_pressed_before_the_burst_run_starts_is_kept_and_the_next_click_forgets_it(monkeypatch):
+    """Stop no longer cancels the event; the handler honours a Stop pressed while it was queued (it used to clear
+    it on entry and run to the end), and the next Restore click (``begin_run``) starts afresh."""
+    import types
+
+    import gradio as gr
+
+    from leaderboard.page_errors import begin_run
+
+    request = types.SimpleNamespace(session_hash="session-burst")
+    ran = []
+    monkeypatch.setattr(burst_demo, "restore_and_score", lambda *a, **k: ran.append(a) or pytest.fail("ran"))
+    serving.STOPPED.add("session-burst")  # pressed while the run waited in the queue
+    try:
+        outputs = burst_demo.ui_restore_burst("regression", SYNTHESISE, EXAMPLE, None, None, 0, request=request)
+        assert not ran and all(output == gr.skip() for output in outputs)
+        begin_run(request)  # the visitor presses Restore again
+        assert "session-burst" not in serving.STOPPED
+    finally:
+        serving.STOPPED.discard("session-burst")
