@@ -116,10 +116,11 @@ def run_burst(method: str, source: str, hq_file, frame_files, steps, seed, sessi
         with RUN_LOCK:
             if session in STOPPED:
                 raise RunStopped()
+            stop_check = stop_raiser(session)
             with stop_hooks(pipe, session):
                 scored = restore_and_score(pipe, task, burst, hq, steps, seed, on_step=stop_checker(session),
-                                           stop_check=stop_raiser(session))
-            naive = restore_and_score(naive_pipe, task, burst, hq, None, seed, stop_check=stop_raiser(session))
+                                           stop_check=stop_check)
+            naive = restore_and_score(naive_pipe, task, burst, hq, None, seed, stop_check=stop_check)
     except RunStopped:
         raise StoppedByUser() from None
     except ValueError as err:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import torch
 from PIL import Image

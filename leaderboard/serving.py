@@ -490,24 +490,6 @@ def image_file(image: Image.Image, name: str = "restored", output_format: str = 
 STOPPED: set[str] = set()  # browser sessions whose Stop button was pressed during their run
 
 
-def stop_checker(session: str | None):
-    """A ``callback_on_step_end`` that ends the run once this session has pressed Stop."""
-    if session is None:
-        return None
-
-    def check(pipe, step, timestep, tensors):
-        if session in STOPPED:
-            raise RunStopped()
-        return tensors
-    return check
-
-
-def hookable_layers(network: torch.nn.Module):
-    """Every layer of an eager network; only the network itself when it runs compiled: its layers are inside the
-    compiled graph, where a hook would make Dynamo compile the network anew for every run (it guards on them)."""
-    return [network] if compiled_functions(network) else list(network.modules())
-
-
 def stop_raiser(session: str | None):
     """A function that raises :class:`RunStopped` once this session has pressed Stop (None: nothing to check)."""
     if session is None:
@@ -517,6 +499,24 @@ def stop_raiser(session: str | None):
         if session in STOPPED:
             raise RunStopped()
     return check
+
+
+def stop_checker(session: str | None):
+    """A ``callback_on_step_end`` that ends the run once this session has pressed Stop."""
+    check = stop_raiser(session)
+    if check is None:
+        return None
+
+    def after_step(pipe, step, timestep, tensors):
+        check()
+        return tensors
+    return after_step
+
+
+def hookable_layers(network: torch.nn.Module):
+    """Every layer of an eager network; only the network itself when it runs compiled: its layers are inside the
+    compiled graph, where a hook would make Dynamo compile the network anew for every run (it guards on them)."""
+    return [network] if compiled_functions(network) else list(network.modules())
 
 
 @contextlib.contextmanager
