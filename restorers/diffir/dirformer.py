@@ -72,15 +72,15 @@ def modulated_norm(rows: torch.Tensor, norm: ChannelLayerNorm, kernel: nn.Module
 
 
 def pointwise(rows: torch.Tensor, conv: nn.Conv2d, residual: torch.Tensor | None = None) -> torch.Tensor:
-    """A 1x1 convolution on B x HW x C rows (one matrix product, no layout change), plus ``residual`` if given,
-    added by the matrix product itself instead of in one more pass over the map."""
-    matrix = conv.weight.flatten(1)
-    if residual is None:
-        return F.linear(rows, matrix, conv.bias)
-    if conv.bias is not None:
-        residual = residual + conv.bias
-    out = torch.addmm(residual.reshape(-1, matrix.shape[0]), rows.reshape(-1, matrix.shape[1]), matrix.T)
-    return out.reshape(residual.shape)
+    """A 1x1 convolution on B x HW x C rows, plus ``residual`` if given (added in place into the fresh output).
+
+    The rows are handed to the convolution as a channels-last map (a view, no copy) rather than to a matrix
+    product: oneDNN's 1x1 convolution ran these skinny products (65,536 pixels x 24-96 channels) 10-30% faster than
+    ``F.linear``/``addmm`` on this project's CPU, and the DIRformer 5-15% faster in all (stop 36, five paired runs)."""
+    b, n, c = rows.shape
+    out = F.conv2d(rows.reshape(b, n, 1, c).permute(0, 3, 1, 2), conv.weight, conv.bias)
+    out = out.permute(0, 2, 3, 1).reshape(b, n, out.shape[1])
+    return out if residual is None else out.add_(residual)
 
 
 def depthwise(rows: torch.Tensor, conv: nn.Conv2d, h: int, w: int) -> torch.Tensor:
