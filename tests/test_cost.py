@@ -67,6 +67,27 @@ def test_a_tiled_input_is_counted_tile_by_tile(tiny_pipeline):
     assert cost.nfe == tiled.nfe
 
 
+def test_a_tile_shape_is_counted_once_per_pipeline(tiny_pipeline, monkeypatch):
+    """A second large photo of another size whose tiles have the shape of the first's is not traced again (the
+    demo counts every upload for its estimate), and gets the same figures as a count from scratch; another step
+    count or a new tile shape is counted afresh."""
+    import leaderboard.cost as cost
+
+    first = count_flops(tiny_pipeline, 300, 300, 2)
+    traced = []
+    counting = cost._count_one
+    monkeypatch.setattr(cost, "_count_one", lambda *a: traced.append(a[1]) or counting(*a))
+    second = count_flops(tiny_pipeline, 310, 290, 2)  # four 256x256 tiles again
+    assert traced == [] and (second.total, second.nfe) == (first.total, first.nfe)
+    cost._TILE_COUNTS.clear()
+    fresh = count_flops(tiny_pipeline, 310, 290, 2)
+    assert traced == [(1, 3, 256, 256)] and (fresh.total, fresh.per_nfe, fresh.nfe) == (
+        second.total, second.per_nfe, second.nfe)
+    assert count_flops(tiny_pipeline, 310, 290, 3).nfe == 12 and traced[-1] == (1, 3, 256, 256) and len(traced) == 2
+    count_flops(tiny_pipeline, 100, 90, 2)
+    assert traced[-1] == (1, 3, 100, 90)  # height 100, width 90: a shape of its own
+
+
 def test_bicubic_is_counted_not_declared():
     """No network (NFE 0), but its arithmetic runs in torch, so its FLOPs are counted: each output pixel of a pass
     sums its kernel's taps (x4 upscaling: 4 taps), 2 FLOPs per tap, rows then columns."""
