@@ -382,10 +382,9 @@ demo = build_demo()
 
 if __name__ == "__main__":
     from leaderboard.fetch_weights import prefetch_weights
-    from leaderboard.metrics import warm_up as warm_up_metrics
 
     prefetch_weights()  # the metrics' weights now, the pretrained RRDBs in the background
-    threading.Thread(target=warm_up_metrics, daemon=True, name="warm-up-metrics").start()
+    threading.Thread(target=serving.warm_up, daemon=True, name="warm-up").start()  # metrics, speed
     serving.compile_landing_pipeline(shown_tasks()[0])  # with RESTORERS_DEMO_COMPILE set: compiles in the background
     demo.queue(max_size=64).launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                                    server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), show_error=True,
