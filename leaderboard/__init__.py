@@ -8,8 +8,15 @@ spinning (OMP_WAIT_POLICY=PASSIVE) costs the wake-up instead. A short spin keeps
 on the 2-core machine, ResShift x4 at 64x64: alone about as fast as the default, beside a busy process two to
 three times faster). It must be set before torch loads its OpenMP runtime, hence this package's first import;
 a value the user set wins.
+
+The same import keeps freed memory in the process for all threads (``restorers.heap``): before any thread has
+allocated, since glibc's one-arena limit does not reach a thread that already has an arena of its own.
 """
 
 import os
 
 os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+
+from restorers.heap import keep_freed_memory  # noqa: E402  (after the variable above: this loads torch)
+
+keep_freed_memory()
