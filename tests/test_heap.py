@@ -8,6 +8,7 @@ A network's mix of sizes settles within one or two passes.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -17,38 +18,38 @@ from restorers.heap import keep_freed_memory
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# six passes of a conv network whose feature maps (32 MiB at SIDE=512) are above glibc's largest mmap threshold
+# six passes of a conv network whose feature maps (32 MiB at 512x512) are above glibc's largest mmap threshold, in
+# the main thread; then six passes at 768x768 (72 MiB maps), each in a fresh thread, as the demo runs its requests
 PROBE = """
-import json, os, resource, threading, torch, restorers
+import json, resource, threading, torch, restorers
 restorers.load_pipeline('bicubic', 'sr_x4')  # the path the app, sweeps and benchmarks take
 torch.manual_seed(0)
 first, middle, last = torch.nn.Conv2d(3, 32, 3, padding=1), torch.nn.Conv2d(32, 32, 3, padding=1), torch.nn.Conv2d(32, 3, 3, padding=1)
-x = torch.rand(1, 3, int(os.environ['SIDE']), int(os.environ['SIDE']))
-faults = []
+faults = {"main": [], "threads": []}
 
-def one_pass():
+def one_pass(x, into):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     with torch.no_grad():
         h = torch.relu(first(x))
         h = h + middle(h)
         last(h * torch.sigmoid(middle(h)))
         del h
-    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    into.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 
 for _ in range(6):
-    if os.environ.get("PASSES_IN_THREADS") == "1":  # as the demo runs: each request in a worker thread
-        worker = threading.Thread(target=one_pass)
-        worker.start()
-        worker.join()
-    else:
-        one_pass()
+    one_pass(torch.rand(1, 3, 512, 512), faults["main"])
+for _ in range(6):
+    worker = threading.Thread(target=one_pass, args=(torch.rand(1, 3, 768, 768), faults["threads"]))
+    worker.start()
+    worker.join()
 print(json.dumps(faults))
 """
 
 
-def faults_per_pass(keep_heap: str, threads: bool = False, side: int = 512) -> list[int]:
-    env = {**os.environ, "RESTORERS_KEEP_HEAP": keep_heap, "PASSES_IN_THREADS": "1" if threads else "0",
-           "SIDE": str(side)}
+@functools.lru_cache(maxsize=None)
+def faults_per_pass(keep_heap: str) -> dict[str, list[int]]:
+    """Page faults of each pass, ``main`` and ``threads``, in a fresh process (one per setting for both tests)."""
+    env = {**os.environ, "RESTORERS_KEEP_HEAP": keep_heap}
     out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -59,7 +60,7 @@ def test_it_applies_on_glibc_linux_once():
 
 
 def test_loading_a_pipeline_makes_later_passes_reuse_pages_and_the_environment_can_refuse_it():
-    kept, returned = faults_per_pass("1"), faults_per_pass("0")
+    kept, returned = faults_per_pass("1")["main"], faults_per_pass("0")["main"]
     # without it every pass faults as much as the first (~107,000 here); with it the passes after the first
     # together fault at most 16,384 times in 20 fresh processes (a 32 MiB map grown once more now and then)
     assert min(returned[1:]) > returned[0] / 2
@@ -70,6 +71,6 @@ def test_passes_in_fresh_threads_reuse_the_pages_too():
     """The demo restores in Gradio's worker threads. Unless the number of arenas is limited, glibc gives each thread
     an arena of its own, whose blocks over 64 MiB are always mmap'd and unmapped again: with 72 MiB maps (768x768)
     every pass then faulted about as often as with nothing kept."""
-    kept, returned = faults_per_pass("1", threads=True, side=768), faults_per_pass("0", threads=True, side=768)
+    kept, returned = faults_per_pass("1")["threads"], faults_per_pass("0")["threads"]
     assert min(returned[1:]) > returned[0] / 2
     assert sum(kept[1:]) < sum(returned[1:]) / 10
