@@ -158,8 +158,11 @@ def restore_label(*settings):
     return gr.Button(value=forecast.restore_button_text(*settings))
 
 
-def compare_label(*settings):
-    return gr.Button(value=forecast.compare_button_text(*settings))
+def compare_label(task: str, image, degrade: bool, fit: str, ir_network, methods: list[str], shown: bool = True):
+    """Compare's estimate, counted only while its panel is open: counting FLOPs for every ticked method holds the
+    CPU for seconds, and a Restore pressed right after an upload shared it (25-75% longer runs, stop 36)."""
+    return gr.Button(value=forecast.compare_button_text(task, image if shown else None, degrade, fit, ir_network,
+                                                        methods))
 
 
 def ui_zoom(shown, preview: Image.Image | None, evt: gr.SelectData):
@@ -276,7 +279,8 @@ def restore_tab(task, demo: gr.Blocks) -> None:
                 last_result = gr.State(None)  # the last run: its images and download name (re-encoded on a change)
                 with gr.Accordion("Run info (JSON)", open=False):
                     info = gr.JSON(label="Run info")
-        with gr.Accordion("Compare methods on this input", open=False):
+        with gr.Accordion("Compare methods on this input", open=False) as compare_panel:
+            compare_shown = gr.State(False)
             compare_methods = gr.CheckboxGroup(serving.method_choices(task.id), value=serving.compare_defaults(task.id),
                                                label="Methods to compare (the slow conventional baselines are off "
                                                      "by default)", elem_id=f"compare-methods-{task.id}")
@@ -333,8 +337,11 @@ def restore_tab(task, demo: gr.Blocks) -> None:
         label_inputs = [task_box, method, image_in, steps, degrade, fit, ir_network]
         for changed in (image_in.change, method.change, steps.release, degrade.change, fit.change, job.then):
             changed(restore_label, label_inputs, restore_button, api_visibility="private", queue=False)
-        compare_inputs = [task_box, image_in, degrade, fit, ir_network, compare_methods]
-        for changed in (image_in.change, compare_methods.change, degrade.change, fit.change, comparing.then):
+        compare_inputs = [task_box, image_in, degrade, fit, ir_network, compare_methods, compare_shown]
+        opened = compare_panel.expand(lambda: True, None, compare_shown, api_visibility="private", queue=False)
+        compare_panel.collapse(lambda: False, None, compare_shown, api_visibility="private", queue=False)
+        for changed in (image_in.change, compare_methods.change, degrade.change, fit.change, comparing.then,
+                        opened.then):
             changed(compare_label, compare_inputs, compare, api_visibility="private", queue=False)
 
 

@@ -366,6 +366,23 @@ def test_restore_says_how_long_it_will_take_and_asks_before_a_long_run(tmp_path,
     assert estimate.duration_text(None).startswith("time not known")
 
 
+def test_compare_counts_its_estimate_only_while_its_panel_is_open(tmp_path, monkeypatch):
+    """An upload with the Compare panel closed counts nothing for Compare (the counting held the CPU for seconds
+    beside a Restore pressed right after the upload); opening the panel gives the estimate."""
+    import app
+    from leaderboard import forecast
+
+    photo = tmp_path / "photo.png"
+    random_image(64, 48, seed=3).save(photo)
+    counted = []
+    plan_of = forecast.plan_of
+    monkeypatch.setattr(forecast, "plan_of", lambda *a: counted.append(a[1]) or plan_of(*a))
+    closed = app.compare_label("sr_x4", str(photo), False, "refuse", None, ["bicubic", "regression"], False)
+    assert closed.value == "Compare 2 methods" and counted == []
+    shown = app.compare_label("sr_x4", str(photo), False, "refuse", None, ["bicubic", "regression"], True)
+    assert shown.value.startswith("Compare 2 methods (about") and counted == ["bicubic", "regression"]
+
+
 @pytest.mark.parametrize("handler", ["restore", "compare"])
 def test_a_stopped_run_ends_without_an_error_toast(tmp_path, handler):
     """Stop says "Stopped." itself; when the run's own end reaches Gradio before the cancellation, it must leave
