@@ -26,31 +26,41 @@ _SECONDS_PER_PIXEL: dict[str, float] = {}  # for methods whose FLOPs are not cou
 _REFERENCE: dict[str, float] = {}
 
 
-def reference_speed(device: torch.device | str = "cpu") -> float:
-    """FLOP/s of a 64-channel 3x3 convolution stack at 128 x 128 on ``device``, channels-last like the pipelines
-    (measured once per process): the best of five short timings, since another thread's work (the page counting
-    FLOPs for its estimates, which holds the GIL) only ever slows a timing down. One timing taken beside such a
-    count read 68 GFLOP/s where the quiet CPU gives 121-132, which doubled every first estimate."""
-    device = torch.device(device)
-    if str(device) not in _REFERENCE:
+class ConvStack:
+    """The yardstick: four channels-last 64-channel 3x3 convolutions at 128 x 128, as the pipelines run (their
+    networks are kept channels-last by ``use_channels_last``)."""
+
+    FLOPS_PER_CALL = 4 * 2 * 64 * 64 * 9 * 128 * 128
+
+    def __init__(self, device: torch.device | str = "cpu"):
+        device = torch.device(device)
         with BUILD_LOCK:  # restorers.building: not while a pipeline loads in another thread
             stack = torch.nn.Sequential(*[torch.nn.Conv2d(64, 64, 3, padding=1) for _ in range(4)]).eval()
-        stack = stack.to(device, memory_format=torch.channels_last)  # as the pipelines run (use_channels_last)
-        x = torch.randn(1, 64, 128, 128, device=device).to(memory_format=torch.channels_last)
-        flops = 4 * 2 * 64 * 64 * 9 * 128 * 128
-        sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-        speeds = []
+        self.stack = stack.to(device, memory_format=torch.channels_last)
+        self.x = torch.randn(1, 64, 128, 128, device=device).to(memory_format=torch.channels_last)
+        self.sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+        self.speed_for(0.0)  # warm-up
+
+    def speed_for(self, seconds: float) -> float:
+        """FLOP/s over at least two calls and about ``seconds`` of running."""
         with torch.no_grad():
-            stack(x)  # warm-up
-            sync()
-            for _ in range(5):
-                runs, started = 0, time.perf_counter()
-                while runs < 2 or time.perf_counter() - started < 0.06:
-                    stack(x)
-                    runs += 1
-                sync()
-                speeds.append(flops * runs / (time.perf_counter() - started))
-        _REFERENCE[str(device)] = max(speeds)
+            runs, started = 0, time.perf_counter()
+            while runs < 2 or time.perf_counter() - started < seconds:
+                self.stack(self.x)
+                runs += 1
+            self.sync()
+        return self.FLOPS_PER_CALL * runs / (time.perf_counter() - started)
+
+
+def reference_speed(device: torch.device | str = "cpu") -> float:
+    """FLOP/s of the :class:`ConvStack` on ``device`` (measured once per process): the best of five short
+    timings, since another thread's work (the page counting FLOPs for its estimates, which holds the GIL) only
+    ever slows a timing down. One timing taken beside such a count read 68 GFLOP/s where the quiet CPU gives
+    121-132, which doubled every first estimate."""
+    device = torch.device(device)
+    if str(device) not in _REFERENCE:
+        stack = ConvStack(device)
+        _REFERENCE[str(device)] = max(stack.speed_for(0.06) for _ in range(5))
     return _REFERENCE[str(device)]
 
 

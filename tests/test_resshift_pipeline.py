@@ -177,6 +177,39 @@ def test_lq_residual_unet_starts_at_the_lq_latent_and_restores_bicubic():
     torch.testing.assert_close(out, (F.interpolate(lq, scale_factor=4, mode="bicubic").clamp(-1, 1) + 1) / 2)
 
 
+@pytest.mark.parametrize("task", ["sr_x4", "inpaint"])
+def test_the_embedded_unets_residual_base_is_computed_once_per_restore_not_per_step(task):
+    """The pipeline's z_y is the lq_residual UNet's own residual base (same bicubic, same unshuffle), so it is handed
+    over instead of being recomputed in every step: the same output bit for bit, with no bicubic upsampling inside
+    the UNet's calls."""
+    import torch.nn.functional as F
+
+    pipe = restorers.load_pipeline("resshift", task)
+    image = random_image(64, 64, seed=3)
+    extra = {}
+    if task == "inpaint":
+        mask = np.zeros((64, 64), dtype=np.uint8)
+        mask[8:40, 16:48] = 255
+        extra["mask_image"] = Image.fromarray(mask)
+    inside, given = [], []
+    hook = pipe.unet.register_forward_pre_hook(lambda m, a, kw: given.append(kw.get("lq_latents")), with_kwargs=True)
+    original = pipe.unet.lq_latents
+    pipe.unet.lq_latents = lambda lq: inside.append(lq) or original(lq)
+    try:
+        fast = pipe(image=image, generator=seeded(), output_type="pt", **extra).images
+        pipe.unet.forward = lambda *args, lq_latents=None, **kwargs: type(pipe.unet).forward(pipe.unet, *args, **kwargs)
+        slow = pipe(image=image, generator=seeded(), output_type="pt", **extra).images
+    finally:
+        hook.remove()
+        del pipe.unet.lq_latents, pipe.unet.forward
+    assert len(given) == 8 and all(z is not None for z in given[:4]) and len(inside) == 4  # only the slow run's steps
+    assert torch.equal(fast, slow)
+    z_y = given[0]
+    lq = inside[0]
+    assert torch.equal(z_y, F.pixel_unshuffle(F.interpolate(lq, scale_factor=4, mode="bicubic") if task == "sr_x4"
+                                              else lq, 4))
+
+
 def tiny_inpainting_pipeline() -> ResShiftPipeline:
     """sf 1 with a 4x pixel-unshuffle latent: the UNet's LQ branch (image + mask, 4 channels) downsamples 4x."""
     torch.manual_seed(0)

@@ -114,6 +114,8 @@ class ResShiftPipeline(RestorationPipeline):
             y0 = masked_lq(y0, mask, self.config.get("hole_fill", "constant"))
             unet_kwargs["mask"] = mask * 2 - 1  # padded with the LQ (the official code forgets to)
         z_y = self.lq_latents(y0)
+        if self.vqvae is None and self.unet.residual_space == (self.config.sf, self.config.latent_factor):
+            unet_kwargs["lq_latents"] = z_y  # the UNet's own residual base is this z_y: not recomputed per step
         self.scheduler.set_timesteps(num_inference_steps)  # indices stay on the CPU; moved per call
 
         def step(latents, t):

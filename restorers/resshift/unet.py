@@ -126,10 +126,15 @@ class ResShiftUNet(ModelMixin, ConfigMixin):
             nn.init.zeros_(self.out[-1].weight)
             nn.init.zeros_(self.out[-1].bias)
 
+    @property
+    def residual_space(self) -> tuple[int, int] | None:
+        """(sf, f) of the latent space whose z_y the output is a correction of (``lq_residual``); None: none."""
+        factor = self.config.get("lq_residual") or 0
+        return ((self.config.get("residual_sf") or factor), factor) if factor else None
+
     def lq_latents(self, lq: torch.Tensor) -> torch.Tensor:
         """z_y of a pixel-unshuffle latent space: the bicubic upsampling of the LQ (x sf), unshuffled by f."""
-        factor = self.config.lq_residual
-        sf = self.config.get("residual_sf") or factor
+        sf, factor = self.residual_space
         up = lq if sf == 1 else F.interpolate(lq, scale_factor=sf, mode="bicubic")
         return F.pixel_unshuffle(up, factor)
 
@@ -140,7 +145,9 @@ class ResShiftUNet(ModelMixin, ConfigMixin):
         return self.config.window_size * 2 ** levels
 
     def forward(self, sample: torch.Tensor, timestep: torch.Tensor | int, lq: torch.Tensor | None = None,
-                mask: torch.Tensor | None = None, return_dict: bool = True):
+                mask: torch.Tensor | None = None, lq_latents: torch.Tensor | None = None, return_dict: bool = True):
+        """``lq_latents``: z_y (:meth:`lq_latents` of ``lq``) when the caller has it already, so that a sampler
+        computes it once per restore rather than once per step; only read when ``lq_residual`` is set."""
         if not torch.is_tensor(timestep):
             timestep = torch.tensor([timestep], device=sample.device)
         timestep = timestep.reshape(-1).expand(sample.shape[0])
@@ -164,5 +171,5 @@ class ResShiftUNet(ModelMixin, ConfigMixin):
             h = block(torch.cat([h, skips.pop()], dim=1), emb)
         out = self.out(h.to(sample.dtype))
         if self.config.lq_residual:
-            out = out + self.lq_latents(lq).to(out.dtype)
+            out = out + (self.lq_latents(lq) if lq_latents is None else lq_latents).to(out.dtype)
         return ResShiftUNetOutput(sample=out) if return_dict else (out,)
