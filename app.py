@@ -22,12 +22,7 @@ from leaderboard import ab_view, forecast, page_script, result_text, serving, sw
 from leaderboard.burst_demo import burst_tab
 from leaderboard.leaderboard_tab import leaderboard_tab
 from leaderboard.page_errors import begin_run, quiet_when_stopped, user_errors
-from leaderboard.serving import (
-    MAX_SEED,
-    STOPPED,
-    default_method,
-    shown_tasks,
-)
+from leaderboard.serving import MAX_SEED, STOPPED, default_method, shown_tasks
 from restorers.paths import EXAMPLES
 
 SR_TASK = "sr_x4"
@@ -163,6 +158,14 @@ def compare_label(task: str, image, degrade: bool, fit: str, ir_network, methods
     CPU for seconds, and a Restore pressed right after an upload shared it (25-75% longer runs, stop 36)."""
     return gr.Button(value=forecast.compare_button_text(task, image if shown else None, degrade, fit, ir_network,
                                                         methods))
+
+
+def compare_label_after_run(task: str, image, degrade: bool, fit: str, ir_network, methods: list[str], shown: bool,
+                            request: gr.Request = None):
+    """After a run the estimate is counted again (the run measured speeds), but not after a Stop: a stopped Compare
+    left methods uncounted, and counting them then kept the CPU busy for seconds that Stop had just freed."""
+    stopped = session_of(request) in STOPPED
+    return gr.skip() if stopped else compare_label(task, image, degrade, fit, ir_network, methods, shown)
 
 
 def ui_zoom(shown, preview: Image.Image | None, evt: gr.SelectData):
@@ -340,9 +343,10 @@ def restore_tab(task, demo: gr.Blocks) -> None:
         compare_inputs = [task_box, image_in, degrade, fit, ir_network, compare_methods, compare_shown]
         opened = compare_panel.expand(lambda: True, None, compare_shown, api_visibility="private", queue=False)
         compare_panel.collapse(lambda: False, None, compare_shown, api_visibility="private", queue=False)
-        for changed in (image_in.change, compare_methods.change, degrade.change, fit.change, comparing.then,
-                        opened.then):
+        for changed in (image_in.change, compare_methods.change, degrade.change, fit.change, opened.then):
             changed(compare_label, compare_inputs, compare, api_visibility="private", queue=False)
+        for finished in (comparing.then, job.then):
+            finished(compare_label_after_run, compare_inputs, compare, api_visibility="private", queue=False)
 
 
 def build_demo() -> gr.Blocks:

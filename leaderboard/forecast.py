@@ -11,6 +11,7 @@ import restorers
 
 from .estimate import LONG_RUN_SECONDS, duration_text, estimate_seconds, measured
 from .serving import (
+    RUN_LOCK,
     RequestError,
     choice_of,
     fitted_size,
@@ -90,7 +91,11 @@ def compare_button_text(task: str, image, degrade_first: bool, fit: str, ir_netw
     count = f"{len(methods)} method{'s' * (len(methods) != 1)}"
     if not image:
         return f"Compare {count}"
-    plans = [plan_of(task, m, image, None, degrade_first, fit, ir_network) for m in methods]
+    plans = []
+    for method in methods:
+        if RUN_LOCK.locked():  # a run started: counting the rest now would share its CPU, and a Stop would not
+            return f"Compare {count}"  # free it; the page counts again when a run ends (app.py: job, comparing)
+        plans.append(plan_of(task, method, image, None, degrade_first, fit, ir_network))
     known = [seconds for seconds, _ in plans if seconds is not None]
     total = duration_text(sum(known)) if known else duration_text(None)
     compiles = COMPILE_NOTE if any(compiles for _, compiles in plans) else ""

@@ -382,6 +382,19 @@ def test_compare_counts_its_estimate_only_while_its_panel_is_open(tmp_path, monk
     shown = app.compare_label("sr_x4", str(photo), False, "refuse", None, ["bicubic", "regression"], True)
     assert shown.value.startswith("Compare 2 methods (about") and counted == ["bicubic", "regression"]
 
+    from types import SimpleNamespace
+
+    counted.clear()
+    visitor = SimpleNamespace(session_hash="after-run-visitor")
+    after = app.compare_label_after_run("sr_x4", str(photo), False, "refuse", None, ["bicubic"], True, visitor)
+    assert after.value.startswith("Compare 1 method (about") and counted == ["bicubic"]
+    counted.clear()
+    serving.STOPPED.add(visitor.session_hash)  # this visitor's run was stopped: the label stays as it was
+    try:
+        skipped = app.compare_label_after_run("sr_x4", str(photo), False, "refuse", None, ["bicubic"], True, visitor)
+    finally:
+        serving.STOPPED.discard(visitor.session_hash)
+    assert skipped == gr.skip() and counted == []
 
 @pytest.mark.parametrize("handler", ["restore", "compare"])
 def test_a_stopped_run_ends_without_an_error_toast(tmp_path, handler):

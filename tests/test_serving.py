@@ -445,6 +445,24 @@ def test_the_restore_button_says_when_a_large_photo_compiles_first(monkeypatch, 
         serving._load.cache_clear()
 
 
+def test_compares_estimate_stops_counting_once_a_run_starts(monkeypatch, tmp_path):
+    """Counting FLOPs for eight methods holds a core for seconds: when a run starts meanwhile (the visitor opened
+    the panel and pressed Compare at once), the rest is left uncounted, so the run has the CPU and a Stop frees it."""
+    from leaderboard import forecast
+
+    photo = tmp_path / "photo.png"
+    random_image(64, 64).save(photo)
+    counted = []
+    monkeypatch.setattr(forecast, "plan_of", lambda task, method, *rest: counted.append(method) or (2.0, False))
+    methods = ["bicubic", "regression", "resshift"]
+    quiet = forecast.compare_button_text("sr_x4", str(photo), False, "refuse", None, methods)
+    assert quiet.startswith("Compare 3 methods (about") and counted == methods
+    counted.clear()
+    monkeypatch.setattr(serving.RUN_LOCK, "locked", lambda: len(counted) >= 1)  # a run starts after the first count
+    assert forecast.compare_button_text("sr_x4", str(photo), False, "refuse", None, methods) == "Compare 3 methods"
+    assert counted == ["bicubic"]
+
+
 def test_a_refusal_reaches_the_page_as_a_sentence():
     """Library messages start lower-case (as Python's do); the toast shows a capital and a full stop, once."""
     from leaderboard.serving import as_sentence
