@@ -145,7 +145,7 @@ class ResShiftUNet(ModelMixin, ConfigMixin):
         return self.config.window_size * 2 ** levels
 
     def forward(self, sample: torch.Tensor, timestep: torch.Tensor | int, lq: torch.Tensor | None = None,
-                mask: torch.Tensor | None = None, lq_latents: torch.Tensor | None = None, return_dict: bool = True):
+                mask: torch.Tensor | None = None, return_dict: bool = True, *, lq_latents: torch.Tensor | None = None):
         """``lq_latents``: z_y (:meth:`lq_latents` of ``lq``) when the caller has it already, so that a sampler
         computes it once per restore rather than once per step; only read when ``lq_residual`` is set."""
         if not torch.is_tensor(timestep):
