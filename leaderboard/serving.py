@@ -279,7 +279,9 @@ def step_settings(key: str, task_id: str, ir_network: str | None = None) -> dict
     limits = get_pipeline(choice, task_id, ir_network).step_limits() if choice.spec.has_steps else None
     if limits is None:
         # keep the range (Gradio refuses a slider whose minimum equals its maximum); only lock it
-        return {"interactive": False, "info": "this method has no sampling steps (NFE 0): the value is ignored"}
+        # (no NFE here: bicubic calls no network, a one-shot network one; the result line counts them)
+        return {"interactive": False, "info": "this method restores in one go, with no sampling steps: the value is "
+                                              "ignored"}
     most, default = limits
     return {"value": default, "minimum": 1, "maximum": most, "interactive": True,
             "info": choice.spec.steps_help.format(most=most)}

@@ -153,6 +153,8 @@ def test_the_step_slider_says_what_a_step_is_from_the_methods_declaration():
     spec = restorers.get_method("dpir")
     assert dpir["info"] == spec.steps_help.format(most=dpir["maximum"]) and dpir["interactive"]
     assert serving.step_settings("bicubic", "sr_x4")["interactive"] is False
+    one_shot = serving.step_settings("regression", "sr_x4")  # one network call: it said "NFE 0" like bicubic
+    assert one_shot["interactive"] is False and "NFE" not in one_shot["info"] and "no sampling steps" in one_shot["info"]
 
 
 @pytest.mark.parametrize("method, image, message", [
