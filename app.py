@@ -400,4 +400,4 @@ if __name__ == "__main__":
     demo.queue(max_size=64).launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                                    server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), show_error=True,
                                    allowed_paths=[str(serving.OUTPUT_DIR)],  # the A|B view's images
-                                   css=result_text.GALLERY_CSS, js=page_script.PAGE_JS)
+                                   css=result_text.PAGE_CSS, js=page_script.PAGE_JS)

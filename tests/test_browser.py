@@ -240,6 +240,18 @@ def test_leaderboard_opens_and_switches_metric(page):
     expect(title).to_contain_text("PSNR-Y", timeout=60_000)  # sr_x4's ranking metric first
     header = page.locator("#leaderboard-table thead")
     expect(header).to_contain_text("Device")  # where each row's seconds were measured
+    # every header word on one line (a break after a hyphen is fine): Gradio's narrow header cells broke words ("NF E",
+    # "Pa re to") before the page's CSS
+    broken = page.evaluate("""() => { const broken = [];
+        for (const span of document.querySelectorAll('#leaderboard-table thead .header')) {
+            for (const node of span.childNodes) {
+                if (node.nodeType !== 3) continue;
+                for (const m of node.textContent.matchAll(/[^\\s-]+/g)) {
+                    const r = document.createRange(); r.setStart(node, m.index); r.setEnd(node, m.index + m[0].length);
+                    if (r.getClientRects().length > 1) broken.push(m[0]);
+                } } }
+        return broken; }""")
+    assert broken == [], broken
     page.get_by_label("Metric", exact=True).click()
     page.get_by_role("option", name="LPIPS-Alex ↓").click()
     # the switch's effect: the plot now draws the chosen metric, and the table has its column
