@@ -53,9 +53,8 @@ def compare_view(task: str, upload, lq: Image.Image, hq: Image.Image | None, res
 
 # a comparison's captions (method, steps, NFE, seconds) wrap under the thumbnail instead of being cut short, and
 # its galleries show every row (Gradio caps a gallery of height "auto" at 55% of the window, with a scroll bar
-# inside, so a comparison's later rows were cut off)
-# the galleries' captions whole and every row shown; tables' headers broken between words only (Gradio's header
-# cells use word-break: break-word, so narrow columns read "NF E", "second s", "Pa re to")
+# inside, so a comparison's later rows were cut off); every table's headers break between words only (Gradio's
+# header cells use word-break: break-word, so narrow columns read "NF E", "second s", "Pa re to")
 PAGE_CSS = ('[id^="compare-gallery-"] .caption-label, [id^="zoom-gallery-"] .caption-label '
             '{ white-space: normal !important; max-width: 100% !important; } '
             '[id^="compare-gallery-"] .grid-wrap, [id^="zoom-gallery-"] .grid-wrap { max-height: none !important; } '
