@@ -38,8 +38,7 @@ try:  # on a ZeroGPU Space (the only place the package is installed) each run bo
     import spaces
 except ImportError:
     spaces = None
-if spaces is not None:
-    serve = spaces.GPU(duration=120)(serve)
+serve = spaces.GPU(duration=120)(serve) if spaces is not None else serve
 
 
 def api_restore(task: str, method: str, image, steps, seed, mask=None):
@@ -154,16 +153,14 @@ def restore_label(*settings):
 
 
 def compare_label(task: str, image, degrade: bool, fit: str, ir_network, methods: list[str], shown: bool = True):
-    """Compare's estimate, counted only while its panel is open: counting FLOPs for every ticked method holds the
-    CPU for seconds, and a Restore pressed right after an upload shared it (25-75% longer runs, stop 36)."""
+    """Compare's estimate, counted only while its panel is open (counting every method holds a core for seconds)."""
     return gr.Button(value=forecast.compare_button_text(task, image if shown else None, degrade, fit, ir_network,
                                                         methods))
 
 
 def compare_label_after_run(task: str, image, degrade: bool, fit: str, ir_network, methods: list[str], shown: bool,
                             request: gr.Request = None):
-    """After a run the estimate is counted again (the run measured speeds), but not after a Stop: a stopped Compare
-    left methods uncounted, and counting them then kept the CPU busy for seconds that Stop had just freed."""
+    """Counted again after a run (it measured speeds), not after a Stop: that count kept busy the CPU Stop freed."""
     stopped = session_of(request) in STOPPED
     return gr.skip() if stopped else compare_label(task, image, degrade, fit, ir_network, methods, shown)
 

@@ -45,12 +45,12 @@ def paired_rounds(restore, stack: ConvStack, rounds: int, first_guess: float) ->
     runs before the first restore (a warm-up's time, or 0 when there was none)."""
     pairs, last = [], first_guess
     for _ in range(rounds):
-        before = stack.speed_for(last / 2)
+        before = stack.speed_for(last / 2) if last else None  # nothing to go by before a cold first restore
         started = time.perf_counter()
         restore()
         last = time.perf_counter() - started
         after = stack.speed_for(last / 2)
-        pairs.append((last, (before + after) / 2 if first_guess or len(pairs) else after))
+        pairs.append((last, after if before is None else (before + after) / 2))
     return pairs
 
 
